@@ -1,0 +1,25 @@
+"""Exceptions a user can cause. The CLI prints them as one line and exits non-zero."""
+
+
+class SparksweepError(Exception):
+    """Base of every error a user can cause and fix."""
+
+    exit_code = 2
+
+
+class DataError(SparksweepError):
+    """A data file is missing, malformed or empty."""
+
+
+class ResultsError(SparksweepError):
+    """A results folder or a run JSON cannot be read or does not match the schema."""
+
+
+class FitError(SparksweepError):
+    """The timings cannot support an Amdahl fit (for example fewer than two worker counts)."""
+
+
+class PlaybookError(SparksweepError):
+    """An ansible-runner playbook run failed."""
+
+    exit_code = 1

@@ -1,0 +1,150 @@
+"""Run the project's playbooks through ansible-runner, as the CLI and the tests do."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from sparksweep.errors import PlaybookError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+EventHandler = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True)
+class PlaybookResult:
+    status: str
+    rc: int
+    stats: dict[str, Any]
+    failures: list[str] = field(default_factory=list)
+    artifacts_dir: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    def changed_count(self) -> int:
+        return sum(self.stats.get("changed", {}).values())
+
+
+def _failure_text(event: dict[str, Any]) -> str:
+    data = event.get("event_data", {})
+    res = data.get("res", {}) or {}
+    msg = res.get("msg") or res.get("stderr") or res.get("reason") or "failed"
+    if isinstance(msg, list):
+        msg = " ".join(str(part) for part in msg)
+    task = data.get("task", "?")
+    host = data.get("host", "?")
+    return f"task '{task}' on {host}: {str(msg).strip()}"
+
+
+def run_playbook(
+    playbook: str,
+    *,
+    extravars: dict[str, Any] | None = None,
+    inventory: Path | None = None,
+    private_data_dir: Path | None = None,
+    event_handler: EventHandler | None = None,
+    quiet: bool = True,
+) -> PlaybookResult:
+    """Run playbooks/<playbook> from the repository with its ansible.cfg and inventory."""
+    if private_data_dir is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        private_data_dir = REPO_ROOT / ".cache" / "runner" / stamp
+    private_data_dir.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+
+    def on_event(event: dict[str, Any]) -> bool:
+        # ignore_errors tasks report as failed too; only real failures end the playbook.
+        if event.get("event") in ("runner_on_failed", "runner_on_unreachable") and not event.get(
+            "event_data", {}
+        ).get("ignore_errors"):
+            failures.append(_failure_text(event))
+        return event_handler(event) if event_handler else True
+
+    # The runner calls ansible-playbook by name; put the one beside this interpreter first on
+    # the PATH so a virtualenv works without being activated.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    result = ansible_runner.run(
+        private_data_dir=str(private_data_dir),
+        project_dir=str(REPO_ROOT),
+        playbook=playbook,
+        inventory=str(inventory or REPO_ROOT / "inventory" / "localhost.yml"),
+        extravars=extravars or {},
+        envvars={
+            "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "PATH": path,
+        },
+        event_handler=on_event,
+        quiet=quiet,
+    )
+    return PlaybookResult(
+        status=result.status,
+        rc=result.rc,
+        stats=result.stats or {},
+        failures=failures,
+        artifacts_dir=Path(result.config.artifact_dir) if result.config else None,
+    )
+
+
+class SweepProgress:
+    """Prints one line per task of the sweep: which w, which phase, elapsed time."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._start = time.monotonic()
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        if event.get("event") == "playbook_on_task_start":
+            task = event.get("event_data", {}).get("task", "")
+            elapsed = time.monotonic() - self._start
+            self._write(f"[{elapsed:7.1f}s] {task}")
+        return True
+
+
+def run_sweep(
+    *,
+    workers: int,
+    repeats: int = 1,
+    rows: int | None = None,
+    sweep_id: str | None = None,
+    extravars: dict[str, Any] | None = None,
+    results_dir: Path | None = None,
+    write: Callable[[str], None] = print,
+) -> Path:
+    """Run playbooks/sweep.yml and return the sweep's results folder."""
+    sweep_id = sweep_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    results_dir = (results_dir or REPO_ROOT / "results").resolve()
+    variables: dict[str, Any] = dict(extravars or {})
+    variables.update(
+        {
+            "workers": workers,
+            "repeats": repeats,
+            "sweep_id": sweep_id,
+            "results_dir": str(results_dir),
+        }
+    )
+    if rows is not None:
+        variables["rows"] = rows
+    result = run_playbook(
+        "playbooks/sweep.yml",
+        extravars=variables,
+        private_data_dir=REPO_ROOT / ".cache" / "runner" / sweep_id,
+        event_handler=SweepProgress(write),
+    )
+    if not result.ok:
+        detail = (
+            result.failures[0] if result.failures else f"status {result.status}, rc {result.rc}"
+        )
+        raise PlaybookError(f"the sweep playbook failed: {detail}")
+    return results_dir / sweep_id
