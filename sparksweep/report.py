@@ -1,0 +1,349 @@
+"""Speedup report of one sweep, built from its run JSON files: report.json, report.md, speedup.png.
+
+The report reads only what load_runs returns, so it runs anywhere the JSON files are, with
+no Docker and no Spark.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import textwrap
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from rich.table import Table
+
+from sparksweep.errors import FitError, ResultsError
+from sparksweep.fit import amdahl_speedup, fit_amdahl, karp_flatt
+from sparksweep.results import atomic_write, write_json_atomic
+
+METRICS = ("fit_s", "total_s")
+REPORT_VERSION = 1
+_METRIC_WORDS = {
+    "fit_s": "the K-Means fit alone",
+    "total_s": "the whole job: session start, data load and fit",
+}
+
+
+def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[str, Any]:
+    """Per-worker-count timings, speedups and Amdahl fits of one sweep's runs.
+
+    runs are run JSON objects of one sweep, as load_runs returns them. Only runs with
+    status "ok" count toward timings; failed runs are counted and listed per worker count.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if not runs:
+        raise ResultsError("no runs to report on")
+
+    # Runs of one sweep share a host; should they not, the smallest one is the honest
+    # yardstick for oversubscription.
+    host = {
+        "cpus": min(run["host"]["cpus"] for run in runs),
+        "mem_bytes": min(run["host"]["mem_bytes"] for run in runs),
+    }
+    ok = [run for run in runs if run["status"] == "ok"]
+    points = [_point(w, runs, host["cpus"]) for w in sorted({run["workers"] for run in runs})]
+    speedup_note = _add_speedups(points, metric)
+    amdahl, amdahl_reason = _fit(ok, metric)
+    amdahl_total, amdahl_total_reason = (
+        (amdahl, amdahl_reason) if metric == "total_s" else _fit(ok, "total_s")
+    )
+    return {
+        "report_version": REPORT_VERSION,
+        "sweep_id": runs[0]["sweep_id"],
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "metric": metric,
+        "host": host,
+        "runs": {"total": len(runs), "ok": len(ok), "failed": len(runs) - len(ok)},
+        "points": points,
+        "speedup_note": speedup_note,
+        "oversubscribed_workers": [p["workers"] for p in points if p["oversubscribed"]],
+        "amdahl": amdahl,
+        "amdahl_reason": amdahl_reason,
+        "amdahl_total": amdahl_total,
+        "amdahl_total_reason": amdahl_total_reason,
+    }
+
+
+def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
+    """Write report.json, report.md and speedup.png into sweep_dir, each atomically."""
+    paths = {
+        "json": sweep_dir / "report.json",
+        "markdown": sweep_dir / "report.md",
+        "plot": sweep_dir / "speedup.png",
+    }
+    try:
+        write_json_atomic(paths["json"], report)
+        with atomic_write(paths["markdown"]) as handle:
+            handle.write(render_markdown(report).encode("utf-8"))
+        with atomic_write(paths["plot"]) as handle:
+            handle.write(render_plot(report))
+    except OSError as exc:
+        raise ResultsError(f"cannot write the report into {sweep_dir}: {exc}") from exc
+    return paths
+
+
+def summary_sentences(report: dict[str, Any]) -> list[str]:
+    """What the numbers say, in words: the fits, the ceiling, oversubscription, failures."""
+    sentences = []
+    if report["speedup_note"]:
+        sentences.append(report["speedup_note"])
+    sentences.extend(_fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"]))
+    if report["metric"] != "total_s":
+        sentences.extend(
+            _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
+        )
+    oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
+    if oversubscribed:
+        counts = _join([str(p["workers"]) for p in oversubscribed])
+        cores = _join([str(p["cores"]) for p in oversubscribed])
+        sentences.append(
+            f"At {counts} workers the sweep asks for {cores} cores but the host has "
+            f"{report['host']['cpus']} CPUs: speedups there measure contention for the CPUs, "
+            "not scaling, and the Amdahl fit includes those points."
+        )
+    failed = [run["run_id"] for p in report["points"] for run in p["failed_runs"]]
+    if failed:
+        sentences.append(f"Failed runs, left out of the timings: {', '.join(failed)}.")
+    return sentences
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """report.md: the per-worker table and the summary sentences, for a person to read."""
+    metric = report["metric"]
+    host = report["host"]
+    headers, rows = _table(report)
+    lines = [
+        f"# Scaling of sweep `{report['sweep_id']}`",
+        "",
+        f"Timed metric: `{metric}`, {_METRIC_WORDS[metric]}. Speedup S(w) = T(1) / T(w) "
+        f"from the medians over repeats; efficiency S(w) / w; Karp-Flatt e is the serial "
+        f"fraction measured at each worker count. Host: {host['cpus']} CPUs, "
+        f"{host['mem_bytes'] / 2**30:.1f} GiB. Runs: {report['runs']['ok']} ok, "
+        f"{report['runs']['failed']} failed.",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---:" for _ in headers) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+        *(line for sentence in summary_sentences(report) for line in (sentence, "")),
+        "![speedup](speedup.png)",
+        "",
+        f"Generated {report['generated_at']}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_table(report: dict[str, Any]) -> Table:
+    """The per-worker table for a terminal; oversubscribed rows in yellow."""
+    headers, rows = _table(report)
+    table = Table(
+        title=f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}"
+    )
+    for header in headers:
+        table.add_column(header, justify="right")
+    for point, row in zip(report["points"], rows, strict=True):
+        table.add_row(*row, style="yellow" if point["oversubscribed"] else None)
+    return table
+
+
+def render_plot(report: dict[str, Any]) -> bytes:
+    """speedup.png: measured speedups, the ideal S = w and the fitted Amdahl curve."""
+    # A bare Figure on the Agg canvas: no pyplot global state, no display needed.
+    figure = Figure(figsize=(7, 5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    points = report["points"]
+    max_w = max(p["workers"] for p in points)
+    axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey", label="ideal S = w")
+
+    amdahl = report["amdahl"]
+    if amdahl is not None:
+        w = np.linspace(1, max_w, 200)
+        lo, hi = amdahl["ci95"] or (None, None)
+        ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
+        axes.plot(
+            w,
+            amdahl_speedup(w, amdahl["parallel_fraction"]),
+            color="tab:blue",
+            label=f"Amdahl fit, p = {amdahl['parallel_fraction']:.3f}{ci}",
+        )
+
+    measured = [p for p in points if p["speedup"] is not None]
+    for oversubscribed, marker, color, label in (
+        (False, "o", "black", "measured (median over repeats)"),
+        (True, "X", "tab:red", f"oversubscribed: w x cores > {report['host']['cpus']} CPUs"),
+    ):
+        chosen = [p for p in measured if p["oversubscribed"] is oversubscribed]
+        if chosen:
+            axes.plot(
+                [p["workers"] for p in chosen],
+                [p["speedup"] for p in chosen],
+                linestyle="none",
+                marker=marker,
+                markersize=8,
+                color=color,
+                label=label,
+                zorder=3,
+            )
+    if report["speedup_note"]:
+        axes.text(
+            0.97,
+            0.05,
+            textwrap.fill(report["speedup_note"], 45),
+            transform=axes.transAxes,
+            ha="right",
+            va="bottom",
+            bbox={"facecolor": "white", "edgecolor": "grey"},
+        )
+
+    axes.set_xlabel("workers w")
+    axes.set_ylabel(f"speedup S(w) = T(1) / T(w) of {report['metric']}")
+    axes.set_title(f"K-Means speedup, sweep {report['sweep_id']}")
+    axes.set_xticks(range(1, max_w + 1))
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _point(w: int, runs: Sequence[dict[str, Any]], host_cpus: int) -> dict[str, Any]:
+    at_w = [run for run in runs if run["workers"] == w]
+    ok = [run for run in at_w if run["status"] == "ok"]
+    cores = w * max(run["cores_per_worker"] for run in at_w)
+    return {
+        "workers": w,
+        "n_ok": len(ok),
+        "n_failed": len(at_w) - len(ok),
+        "failed_runs": [
+            {"run_id": run["run_id"], **run["error"]} for run in at_w if run["status"] != "ok"
+        ],
+        **{f"median_{metric}": _median(ok, metric) for metric in METRICS},
+        "cores": cores,
+        "oversubscribed": cores > host_cpus,
+    }
+
+
+def _median(runs: Sequence[dict[str, Any]], metric: str) -> float | None:
+    return statistics.median(run["timings"][metric] for run in runs) if runs else None
+
+
+def _add_speedups(points: list[dict[str, Any]], metric: str) -> str | None:
+    """Fill speedup, efficiency and Karp-Flatt into points; return why not, when they cannot be."""
+    key = f"median_{metric}"
+    base = next((p for p in points if p["workers"] == 1), None)
+    if base is None:
+        note = "The sweep has no run at 1 worker, so speedup T(1)/T(w) cannot be computed."
+    elif base[key] is None:
+        note = (
+            f"All {base['n_failed']} runs at 1 worker failed, so there is no T(1) and "
+            "speedup T(1)/T(w) cannot be computed."
+        )
+    elif base[key] <= 0:
+        note = f"The median {metric} at 1 worker is 0 s, so speedup T(1)/T(w) is undefined."
+    else:
+        note = None
+    for point in points:
+        t = point[key]
+        usable = note is None and t is not None and t > 0
+        speedup = base[key] / t if usable else None
+        point["speedup"] = speedup
+        point["efficiency"] = speedup / point["workers"] if speedup is not None else None
+        point["karp_flatt"] = (
+            karp_flatt(speedup, point["workers"])
+            if speedup is not None and point["workers"] > 1
+            else None
+        )
+    return note
+
+
+def _fit(ok: Sequence[dict[str, Any]], metric: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        fit = fit_amdahl([run["workers"] for run in ok], [run["timings"][metric] for run in ok])
+    except FitError as exc:
+        return None, str(exc)
+    return {"metric": metric, **fit.as_dict()}, None
+
+
+def _fit_sentences(amdahl: dict[str, Any] | None, reason: str | None, metric: str) -> list[str]:
+    if amdahl is None:
+        return [f"No Amdahl fit on {metric}: {reason}."]
+    p = amdahl["parallel_fraction"]
+    ci = amdahl["ci95"]
+    ci_text = (
+        f"95% CI [{ci[0]:.3f}, {ci[1]:.3f}]"
+        if ci is not None
+        else f"no 95% CI ({amdahl['ci95_note']})"
+    )
+    r2 = "undefined (all times equal)" if amdahl["r2"] is None else f"{amdahl['r2']:.3f}"
+    workers = _join([str(w) for w in amdahl["workers"]])
+    fit = (
+        f"Amdahl fit on {metric} ({amdahl['n_points']} runs at {workers} workers): "
+        f"parallel fraction p = {p:.3f}, {ci_text}; "
+        f"serial fraction {amdahl['serial_fraction']:.3f}; "
+        f"T1 = {amdahl['t1']:.2f} s; R² = {r2}."
+    )
+    if amdahl["ceiling"] is None:
+        ceiling = (
+            f"Ceiling: ∞. The fit finds no serial part in {metric}, so Amdahl's law sets no "
+            "limit on its speedup."
+        )
+    else:
+        ceiling = (
+            f"Ceiling: {amdahl['ceiling']:.1f}x. However many workers are added, "
+            f"{metric} gets at most {amdahl['ceiling']:.1f} times faster than on one worker "
+            "(1 / (1 - p))."
+        )
+    return [fit, ceiling]
+
+
+def _table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    headers = [
+        "workers",
+        "ok",
+        "failed",
+        "fit_s (s)",
+        "total_s (s)",
+        "speedup",
+        "efficiency",
+        "Karp-Flatt e",
+        "cores",
+    ]
+    rows = []
+    for p in report["points"]:
+        failed = str(p["n_failed"])
+        if p["failed_runs"]:
+            failed += " (" + ", ".join(run["run_id"] for run in p["failed_runs"]) + ")"
+        rows.append(
+            [
+                str(p["workers"]),
+                str(p["n_ok"]),
+                failed,
+                _number(p["median_fit_s"], 2),
+                _number(p["median_total_s"], 2),
+                _number(p["speedup"], 2),
+                _number(p["efficiency"], 2),
+                _number(p["karp_flatt"], 3),
+                f"{p['cores']} > {report['host']['cpus']} CPUs"
+                if p["oversubscribed"]
+                else str(p["cores"]),
+            ]
+        )
+    return headers, rows
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

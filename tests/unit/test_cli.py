@@ -1,0 +1,288 @@
+"""The command line, called through main() on copies of the fixture folders.
+
+The runner drives Ansible and Docker, so `run` is tested with a stand-in `sparksweep.runner`
+module that writes a fixture sweep where a real sweep would be.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sparksweep
+from sparksweep.cli import main
+from sparksweep.errors import PlaybookError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "results"
+AMDAHL_KEYS = {"parallel_fraction", "serial_fraction", "ci95", "r2", "ceiling", "t1", "metric"}
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("sparksweep: error: ")
+    return lines[0]
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def test_report_writes_three_files_and_prints_the_fit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = Path(shutil.copytree(FIXTURES / "good", tmp_path / "good"))
+
+    assert main(["report", str(sweep)]) == 0
+
+    out = capsys.readouterr().out
+    assert "p = 0.900" in out
+    for name in ("report.json", "report.md", "speedup.png"):
+        assert (sweep / name).is_file()
+        assert str(sweep / name) in out
+    data = json.loads((sweep / "report.json").read_text())
+    assert set(data["amdahl"]) >= AMDAHL_KEYS
+    assert data["amdahl"]["metric"] == "fit_s"
+    assert data["amdahl"]["parallel_fraction"] == pytest.approx(0.9, abs=1e-6)
+    assert data["oversubscribed_workers"] == [3, 4]
+
+
+def test_report_metric_total_s(tmp_path: Path) -> None:
+    sweep = Path(shutil.copytree(FIXTURES / "good", tmp_path / "good"))
+
+    assert main(["report", str(sweep), "--metric", "total_s"]) == 0
+
+    data = json.loads((sweep / "report.json").read_text())
+    assert data["amdahl"]["metric"] == "total_s"
+    assert data["amdahl"]["parallel_fraction"] == pytest.approx(108 / 140, abs=1e-3)
+
+
+def test_report_on_the_results_folder_writes_into_the_sweep_folder(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "good", tmp_path / "results" / "good")
+
+    assert main(["report", str(tmp_path / "results")]) == 0
+
+    assert (tmp_path / "results" / "good" / "report.json").is_file()
+
+
+def test_report_with_a_failed_run_succeeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = Path(shutil.copytree(FIXTURES / "failed-run", tmp_path / "failed-run"))
+
+    assert main(["report", str(sweep)]) == 0
+
+    assert "w2-r2" in capsys.readouterr().out
+    assert json.loads((sweep / "report.json").read_text())["runs"]["failed"] == 1
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("malformed", r"malformed/runs/w1-r2\.json: not valid JSON"),
+        ("schema-violation", r"schema-violation/runs/w2-r1\.json: .*\$\.timings\.fit_s"),
+        ("empty", r"no run files in .*empty"),
+        ("mixed", r"2 sweeps: sweep-a .*sweep-b"),
+        ("does-not-exist", r"does-not-exist does not exist"),
+    ],
+)
+def test_report_on_bad_results_fails_with_one_line(
+    fixture: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(FIXTURES / fixture)]) == 2
+
+    assert re.search(expected, one_error_line(capsys))
+    # Nothing is written into a folder the report refused.
+    assert not (FIXTURES / fixture / "report.json").exists()
+
+
+def test_report_rejects_an_unknown_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(FIXTURES / "good"), "--metric", "cost"]) == 2
+
+    assert "invalid choice: 'cost'" in one_error_line(capsys)
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+
+    assert "required: COMMAND" in one_error_line(capsys)
+
+
+def test_python_dash_m_runs_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sparksweep", "report", str(tmp_path / "none")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("sparksweep: error: ")
+    assert "does not exist" in done.stderr
+
+
+# --- run -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget any imported runner, so that a test can see whether main imports it."""
+    monkeypatch.delitem(sys.modules, "sparksweep.runner", raising=False)
+    monkeypatch.delattr(sparksweep, "runner", raising=False)
+
+
+@pytest.fixture
+def fake_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """A stand-in runner that records its calls and lays down the good fixture sweep."""
+    calls: list[dict[str, Any]] = []
+
+    def run_sweep(**kwargs: Any) -> Path:
+        calls.append(kwargs)
+        sweep = (kwargs["results_dir"] or tmp_path / "results") / kwargs["sweep_id"]
+        shutil.copytree(FIXTURES / "good", sweep)
+        return sweep
+
+    module = types.ModuleType("sparksweep.runner")
+    module.run_sweep = run_sweep
+    monkeypatch.setitem(sys.modules, "sparksweep.runner", module)
+    monkeypatch.setattr(sparksweep, "runner", module, raising=False)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--workers", "0"], "argument --workers: expected an integer from 1 to 16, got 0"),
+        (["--workers", "17"], "argument --workers: expected an integer from 1 to 16, got 17"),
+        (["--workers", "abc"], "argument --workers: expected an integer from 1 to 16, got 'abc'"),
+        (["--workers", "2.5"], "expected an integer from 1 to 16, got '2.5'"),
+        ([], "the following arguments are required: --workers"),
+        (["--workers", "2", "--repeats", "0"], "argument --repeats: expected an integer of at"),
+        (["--workers", "2", "--rows", "-5"], "argument --rows: expected an integer of at least 1"),
+        (["--workers", "2", "--sweep-id", "my sweep"], "'my sweep' is not a sweep id"),
+        (["--workers", "2", "--sweep-id", "a/b"], "'a/b' is not a sweep id"),
+        (["--workers", "2", "--sweep-id", ".."], "'..' is not a sweep id"),
+        (["--workers", "2", "-e", "novalue"], "'novalue' is not KEY=VALUE"),
+        (["--workers", "2", "-e", "1x=2"], "'1x=2' is not KEY=VALUE"),
+    ],
+)
+def test_run_validates_arguments_before_importing_the_runner(
+    args: list[str], expected: str, no_runner: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", *args]) == 2
+
+    line = one_error_line(capsys)
+    assert expected in line
+    assert "sparksweep run --help" in line
+    assert "sparksweep.runner" not in sys.modules
+
+
+def test_run_validation_never_calls_the_runner(
+    fake_runner: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--workers", "0"]) == 2
+
+    assert fake_runner == []
+    one_error_line(capsys)
+
+
+def test_run_calls_the_runner_then_reports_on_its_sweep(
+    fake_runner: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "elsewhere"
+    argv = ["run", "--workers", "4", "--repeats", "2", "--rows", "1000", "--sweep-id", "s1.a_b-c"]
+    argv += ["--results-dir", str(results), "-e", "spark_worker_memory=1g", "-e", "a=b=c"]
+
+    assert main(argv) == 0
+
+    assert fake_runner == [
+        {
+            "workers": 4,
+            "repeats": 2,
+            "rows": 1000,
+            "sweep_id": "s1.a_b-c",
+            "extravars": {"spark_worker_memory": "1g", "a": "b=c"},
+            "results_dir": results,
+        }
+    ]
+    data = json.loads((results / "s1.a_b-c" / "report.json").read_text())
+    assert set(data["amdahl"]) >= AMDAHL_KEYS
+    assert "p = 0.900" in capsys.readouterr().out
+
+
+def test_run_defaults(fake_runner: list[dict[str, Any]]) -> None:
+    assert main(["run", "--workers", "2"]) == 0
+
+    (call,) = fake_runner
+    assert call["repeats"] >= 1
+    assert call["rows"] >= 1
+    assert call["extravars"] == {}
+    assert call["results_dir"] is None
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", call["sweep_id"])
+
+
+def test_run_reports_a_playbook_failure_as_one_line(
+    fake_runner: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def failing_sweep(**kwargs: Any) -> Path:
+        raise PlaybookError("playbook sweep.yml failed at task 'start workers'")
+
+    monkeypatch.setattr(sys.modules["sparksweep.runner"], "run_sweep", failing_sweep)
+
+    assert main(["run", "--workers", "2"]) == 1
+
+    assert "playbook sweep.yml failed" in one_error_line(capsys)
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+def test_data_generate_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("sparksweep.data")
+    out = tmp_path / "small.csv.gz"
+
+    assert main(["data", "generate", "--rows", "50", "--seed", "3", "--out", str(out)]) == 0
+    assert out.is_file()
+    assert str(out) in capsys.readouterr().out
+
+    assert main(["data", "check", str(out)]) == 0
+    assert "50 rows" in capsys.readouterr().out
+
+
+def test_data_check_of_a_missing_file_fails_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("sparksweep.data")
+
+    assert main(["data", "check", str(tmp_path / "missing.csv.gz")]) == 2
+
+    assert "missing.csv.gz" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["generate", "--rows", "0"], "argument --rows: expected an integer of at least 1"),
+        (["generate", "--rows", "5", "--seed", "-1"], "argument --seed"),
+        (["generate"], "the following arguments are required: --rows"),
+        ([], "required: ACTION"),
+    ],
+)
+def test_data_arguments_are_validated(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data", *args]) == 2
+
+    assert expected in one_error_line(capsys)
