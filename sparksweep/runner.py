@@ -128,6 +128,8 @@ def run_sweep(
     variables: dict[str, Any] = dict(extravars or {})
     variables.update(
         {
+            # The CLI writes and prints the report itself.
+            "sparksweep_report_enabled": False,
             "workers": workers,
             "repeats": repeats,
             "sweep_id": sweep_id,

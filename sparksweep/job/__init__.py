@@ -1,0 +1,1 @@
+"""PySpark code that runs inside the containers; each module is also a standalone script."""

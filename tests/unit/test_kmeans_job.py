@@ -1,0 +1,373 @@
+"""The K-Means job and the Parquet conversion, run by Spark in local mode on generated data."""
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+from sklearn.cluster import KMeans as SklearnKMeans
+
+from sparksweep import data
+from sparksweep.job import kmeans, prepare
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "sparksweep" / "schemas" / "run.schema.json").read_text())
+SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
+ROWS = 20_000
+FINGERPRINT = "sha256:" + "ab" * 32
+
+
+def job_args(data_path: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "--data",
+        str(data_path),
+        "--out",
+        str(out),
+        "--sweep-id",
+        "test-sweep",
+        "--run-id",
+        "w1-r1",
+        "--workers",
+        "1",
+        "--cores-per-worker",
+        "2",
+        "--executor-memory",
+        "1g",
+        "--partitions",
+        "4",
+        "--dataset-source",
+        "synthetic",
+        "--dataset-fingerprint",
+        FINGERPRINT,
+        *extra,
+    ]
+
+
+def assert_valid(record: dict) -> None:
+    validator = jsonschema.Draft202012Validator(
+        SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    validator.validate(record)
+    started = datetime.datetime.fromisoformat(record["started_at"])
+    assert started.utcoffset() == datetime.timedelta(0)
+
+
+@pytest.fixture(scope="module")
+def python_env() -> Iterator[dict[str, str]]:
+    """Spark's Python workers and spark-submit's driver run this interpreter, the venv's."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYSPARK_PYTHON", sys.executable)
+        patch.setenv("PYSPARK_DRIVER_PYTHON", sys.executable)
+        yield dict(os.environ)
+
+
+@pytest.fixture(scope="module")
+def spark(python_env: dict[str, str]) -> Iterator[SparkSession]:
+    if shutil.which("java") is None and "JAVA_HOME" not in os.environ:
+        pytest.skip("needs Java 17")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("sparksweep-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def susy_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return data.generate(tmp_path_factory.mktemp("csv") / "synthetic.csv", ROWS, seed=11)
+
+
+@pytest.fixture(scope="module")
+def parquet(spark: SparkSession, susy_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("parquet") / FINGERPRINT.removeprefix("sha256:")
+    prepare.convert(spark, str(susy_csv), str(target))
+    return target
+
+
+def test_the_jobs_copies_of_the_columns_match_the_package() -> None:
+    assert kmeans.SUSY_COLUMNS == prepare.SUSY_COLUMNS == data.SUSY_COLUMNS
+
+
+def test_error_kind_reads_the_failure_text() -> None:
+    assert kmeans.error_kind("java.lang.OutOfMemoryError: Java heap space") == "oom"
+    assert (
+        kmeans.error_kind("ExecutorLostFailure ... Reason: Command exited with code 137") == "oom"
+    )
+    assert kmeans.error_kind("worker exit code 137") == "oom"
+    assert kmeans.error_kind("Container killed by the kernel") == "oom"
+    assert kmeans.error_kind("ExecutorLostFailure (executor 1 exited)") == "executor_lost"
+    assert kmeans.error_kind("AnalysisException: [PATH_NOT_FOUND]") == "exception"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--run-id", "run1"),
+        ("--sweep-id", "a sweep"),
+        ("--executor-memory", "2 GB"),
+        ("--workers", "0"),
+        ("--k", "1"),
+        ("--tol", "-0.1"),
+        ("--dataset-source", "other"),
+    ],
+)
+def test_values_the_schema_refuses_stop_the_job_before_it_runs(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    args = job_args(tmp_path / "absent.csv", tmp_path / "run.json")
+    if option in args:
+        args[args.index(option) + 1] = value
+    else:
+        args += [option, value]
+
+    with pytest.raises(SystemExit) as exited:
+        kmeans.parse_args(args)
+
+    assert exited.value.code == 2
+
+
+@pytest.mark.spark
+def test_prepare_converts_once_per_fingerprint(
+    spark: SparkSession, susy_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    out_dir = tmp_path / "parquet"
+    argv = ["--csv", str(susy_csv), "--out-dir", str(out_dir), "--fingerprint", FINGERPRINT]
+    target = out_dir / FINGERPRINT.removeprefix("sha256:")
+
+    assert prepare.main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(target)
+    first = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
+
+    assert prepare.main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == str(target)
+    assert {p.name: p.stat().st_mtime_ns for p in target.iterdir()} == first
+    assert [p.name for p in out_dir.iterdir()] == [target.name]
+
+    table = spark.read.parquet(str(target))
+    assert table.columns == kmeans.SUSY_COLUMNS
+    assert table.count() == ROWS
+    assert {kind for _, kind in table.dtypes} == {"double"}
+
+    changed = "sha256:" + "cd" * 32
+    assert prepare.main([*argv[:-1], changed]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([target.name, "cd" * 32])
+
+
+def spark_initial_centers(
+    spark: SparkSession, features: DataFrame, args: argparse.Namespace
+) -> np.ndarray:
+    """The centers KMeans.fit starts from, from the initializer it calls itself.
+
+    pyspark.ml's KMeans takes no initial model, so the test asks Spark for its starting
+    centers instead. Both of ml.clustering.KMeans's solvers start from an mllib KMeans with
+    the same parameters: the block solver calls its initialize() on the features column as
+    an RDD of mllib vectors, the row solver runs the same initialisation on the same rows.
+    This does the same on the same persisted, partitioned DataFrame.
+    """
+    from pyspark.mllib.common import _py2java
+    from pyspark.mllib.linalg import Vectors
+
+    vectors = features.select("features").rdd.map(lambda row: Vectors.fromML(row[0]))
+    initializer = (
+        spark.sparkContext._jvm.org.apache.spark.mllib.clustering.KMeans()
+        .setK(args.k)
+        .setInitializationMode(args.init_mode)
+        .setMaxIterations(args.max_iter)
+        .setSeed(args.seed)
+        .setEpsilon(args.tol)
+        .setDistanceMeasure("euclidean")
+    )
+    centers = initializer.initialize(_py2java(spark.sparkContext, vectors).rdd())
+    return np.array([list(center.toArray()) for center in centers])
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("solver", ["block", "row"])
+def test_cost_matches_scikit_learn_from_the_same_initial_centers(
+    spark: SparkSession, parquet: Path, susy_csv: Path, tmp_path: Path, solver: str
+) -> None:
+    args = kmeans.parse_args(job_args(parquet, tmp_path / "unused.json", "--solver", solver))
+    features, rows = kmeans.load_features(spark, str(parquet), args.partitions)
+    try:
+        model = kmeans.fit(features, args)
+        initial = spark_initial_centers(spark, features, args)
+    finally:
+        features.unpersist()
+    points = np.loadtxt(susy_csv, delimiter=",")[:, 1:]
+    iterations = model.summary.numIter
+
+    assert rows == ROWS
+    assert 2 <= iterations <= args.max_iter
+    # Random initialisation picks k distinct rows of the data.
+    assert all((points == center).all(axis=1).any() for center in initial)
+    # Spark reports the cost of the assignment step of its last iteration, made with the
+    # centers from the iteration before; scikit-learn's inertia_ is the cost of its final
+    # centers. So: the same number of Lloyd steps minus one gives Spark's cost, and the same
+    # number gives Spark's final centers.
+    before_last = SklearnKMeans(
+        args.k, init=initial, n_init=1, max_iter=iterations - 1, tol=0, algorithm="lloyd"
+    ).fit(points)
+    last = SklearnKMeans(
+        args.k, init=initial, n_init=1, max_iter=iterations, tol=0, algorithm="lloyd"
+    ).fit(points)
+
+    assert model.summary.trainingCost == pytest.approx(before_last.inertia_, rel=1e-6)
+    np.testing.assert_allclose(
+        np.array(model.clusterCenters()), last.cluster_centers_, rtol=0, atol=1e-9
+    )
+
+
+@pytest.mark.spark
+def test_job_on_csv_writes_an_ok_record(
+    spark: SparkSession, susy_csv: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "results" / "runs" / "w1-r1.json"
+
+    assert kmeans.main(job_args(susy_csv, out, "--dataset-rows", str(ROWS))) == 0
+
+    record = json.loads(out.read_text())
+    assert_valid(record)
+    assert record["status"] == "ok"
+    assert record["dataset"] == {
+        "path": str(susy_csv),
+        "format": "csv",
+        "rows": ROWS,
+        "fingerprint": FINGERPRINT,
+        "source": "synthetic",
+    }
+    assert record["params"]["solver"] == "row"
+    assert [p.name for p in out.parent.iterdir()] == ["w1-r1.json"]
+
+
+@pytest.mark.spark
+def test_failures_still_write_a_failed_record(
+    spark: SparkSession, susy_csv: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.json"
+    wrong_rows = tmp_path / "wrong-rows.json"
+
+    assert kmeans.main(job_args(tmp_path / "absent.csv", missing)) == 1
+    assert kmeans.main(job_args(susy_csv, wrong_rows, "--dataset-rows", "5")) == 1
+
+    for path, words in ((missing, "PATH_NOT_FOUND"), (wrong_rows, "expected 5")):
+        record = json.loads(path.read_text())
+        assert_valid(record)
+        assert record["status"] == "failed"
+        assert record["error"]["kind"] == "exception"
+        assert words in record["error"]["message"]
+        assert len(record["error"]["message"]) <= kmeans.MESSAGE_CHARS
+        assert record["timings"]["fit_s"] is None
+        assert record["timings"]["total_s"] >= 0
+
+
+def stages_by_group(event_log: Path) -> dict[str | None, list[dict]]:
+    """Completed stages, keyed by the job group of the job that ran them."""
+    group_of_stage: dict[int, str | None] = {}
+    completed: list[dict] = []
+    for line in event_log.read_text().splitlines():
+        event = json.loads(line)
+        if event["Event"] == "SparkListenerJobStart":
+            group = event.get("Properties", {}).get("spark.jobGroup.id")
+            for stage in event["Stage IDs"]:
+                group_of_stage[stage] = group
+        elif event["Event"] == "SparkListenerStageCompleted":
+            completed.append(event["Stage Info"])
+    by_group: dict[str | None, list[dict]] = {}
+    for info in completed:
+        by_group.setdefault(group_of_stage.get(info["Stage ID"]), []).append(info)
+    return by_group
+
+
+def reads_input(stage: dict) -> bool:
+    """A stage that scans a file runs a FileScanRDD (scope "Scan parquet", "Scan csv")."""
+    return any(
+        rdd["Name"] == "FileScanRDD" or '"name":"Scan ' in rdd.get("Scope", "")
+        for rdd in stage["RDD Info"]
+    )
+
+
+def shuffle_bytes_read(stage: dict) -> int:
+    return sum(
+        int(item["Value"])
+        for item in stage["Accumulables"]
+        if item["Name"]
+        in (
+            "internal.metrics.shuffle.read.localBytesRead",
+            "internal.metrics.shuffle.read.remoteBytesRead",
+        )
+    )
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("solver", ["block", "row"])
+def test_spark_submit_run_fits_without_reading_the_input(
+    python_env: dict[str, str], parquet: Path, tmp_path: Path, solver: str
+) -> None:
+    if not SPARK_SUBMIT.is_file():
+        pytest.skip(f"no spark-submit at {SPARK_SUBMIT}")
+    events = tmp_path / "events"
+    events.mkdir()
+    out = tmp_path / "w1-r1.json"
+    command = [
+        str(SPARK_SUBMIT),
+        "--master",
+        "local[2]",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--conf",
+        "spark.eventLog.enabled=true",
+        "--conf",
+        f"spark.eventLog.dir={events.as_uri()}",
+        "--conf",
+        "spark.eventLog.compress=false",
+        "--conf",
+        "spark.eventLog.rolling.enabled=false",
+        str(REPO / "sparksweep" / "job" / "kmeans.py"),
+        *job_args(parquet, out, "--solver", solver),
+    ]
+
+    finished = subprocess.run(command, env=python_env, capture_output=True, text=True, timeout=300)
+
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    record = json.loads(out.read_text())
+    assert_valid(record)
+    assert record["status"] == "ok"
+    assert record["dataset"]["format"] == "parquet"
+    assert record["dataset"]["rows"] == ROWS
+    timings = record["timings"]
+    assert timings["iteration_s"] * record["iterations"] == pytest.approx(timings["fit_s"])
+    assert timings["total_s"] >= timings["session_s"] + timings["load_s"] + timings["fit_s"]
+
+    (event_log,) = events.iterdir()
+    stages = stages_by_group(event_log)
+    load, fit = stages[kmeans.LOAD_GROUP], stages[kmeans.FIT_GROUP]
+    # The load phase scans the input, which shows that the check can see a scan.
+    assert any(reads_input(stage) for stage in load)
+    assert fit
+    assert [stage["Stage Name"] for stage in fit if reads_input(stage)] == []
+    # Nor does the fit recompute the features from the load's repartition shuffle: stages
+    # that have it in their lineage read the cached features instead.
+    repartition = {
+        rdd["RDD ID"]
+        for stage in load
+        for rdd in stage["RDD Info"]
+        if rdd["Name"] == "ShuffledRowRDD"
+    }
+    over_features = [
+        stage for stage in fit if repartition & {rdd["RDD ID"] for rdd in stage["RDD Info"]}
+    ]
+    assert over_features
+    assert [shuffle_bytes_read(stage) for stage in over_features] == [0] * len(over_features)
