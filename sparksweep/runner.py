@@ -97,18 +97,44 @@ def run_playbook(
     )
 
 
+# Task names of the sweep that mark a phase worth a line of progress.
+_PHASES = {
+    "Build the Spark image through the engine's API": "image: build or reuse",
+    "Generate the SUSY-shaped synthetic set": "data: generate the synthetic set",
+    "Validate the CSV": "data: validate the CSV",
+    "Convert in a one-shot container with Spark in local mode": "data: convert to Parquet",
+    "Run the master": "master: start or keep",
+    "Remove every worker and its volume (fresh JVMs for each run)": "workers: remove",
+    "Run the workers": "workers: start",
+    "Wait until the master reports exactly the wanted ALIVE workers": "workers: wait for ALIVE",
+}
+
+
 class SweepProgress:
-    """Prints one line per task of the sweep: which w, which phase, elapsed time."""
+    """One line per phase of the sweep: which w, which phase, elapsed time."""
 
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
         self._start = time.monotonic()
+        self._run = ""
+
+    def _line(self, text: str) -> None:
+        elapsed = time.monotonic() - self._start
+        self._write(f"[{elapsed:7.1f}s] {self._run:<6} {text}")
 
     def __call__(self, event: dict[str, Any]) -> bool:
-        if event.get("event") == "playbook_on_task_start":
-            task = event.get("event_data", {}).get("task", "")
-            elapsed = time.monotonic() - self._start
-            self._write(f"[{elapsed:7.1f}s] {task}")
+        data = event.get("event_data", {})
+        task = data.get("task", "")
+        kind = event.get("event")
+        if kind == "playbook_on_task_start":
+            if task in _PHASES:
+                self._line(_PHASES[task])
+            elif task.startswith("Start run ") and "{" not in task:
+                self._run = task.removeprefix("Start run ")
+            elif task.startswith("Submit the K-Means job"):
+                self._line("job: running")
+        elif kind == "runner_on_ok" and task == "Show how the run went":
+            self._line(str(data.get("res", {}).get("msg", "")).splitlines()[0])
         return True
 
 

@@ -48,7 +48,8 @@ def sweep(results_dir: Path) -> Path:
         results_dir=results_dir,
         write=lines.append,
     )
-    assert any("Submit the K-Means job" in line for line in lines), "no progress was reported"
+    assert any("job: running" in line for line in lines), "no progress was reported"
+    assert any("w2-r1: ok" in line for line in lines), lines
     return folder
 
 
