@@ -97,16 +97,16 @@ def run_playbook(
     )
 
 
-# Task names of the sweep that mark a phase worth a line of progress.
+# Task names of the sweep whose completion marks a phase worth a line of progress. Lines
+# are written when such a task has run (not when it was skipped), so they read as done.
 _PHASES = {
-    "Build the Spark image through the engine's API": "image: build or reuse",
-    "Generate the SUSY-shaped synthetic set": "data: generate the synthetic set",
-    "Validate the CSV": "data: validate the CSV",
-    "Convert in a one-shot container with Spark in local mode": "data: convert to Parquet",
-    "Run the master": "master: start or keep",
-    "Remove every worker and its volume (fresh JVMs for each run)": "workers: remove",
-    "Run the workers": "workers: start",
-    "Wait until the master reports exactly the wanted ALIVE workers": "workers: wait for ALIVE",
+    "Build the Spark image through the engine's API": "image built or reused",
+    "Generate the SUSY-shaped synthetic set": "data: synthetic set generated or found",
+    "Validate the CSV": "data: CSV validated",
+    "Convert in a one-shot container with Spark in local mode": "data: converted to Parquet",
+    "Wait until the master's REST endpoint answers": "master ALIVE",
+    "Remove every worker volume": "workers removed with their volumes",
+    "Wait until the master reports exactly the wanted ALIVE workers": "workers ALIVE",
 }
 
 
@@ -127,14 +127,15 @@ class SweepProgress:
         task = data.get("task", "")
         kind = event.get("event")
         if kind == "playbook_on_task_start":
-            if task in _PHASES:
-                self._line(_PHASES[task])
-            elif task.startswith("Start run ") and "{" not in task:
+            if task.startswith("Start run ") and "{" not in task:
                 self._run = task.removeprefix("Start run ")
             elif task.startswith("Submit the K-Means job"):
-                self._line("job: running")
-        elif kind == "runner_on_ok" and task == "Show how the run went":
-            self._line(str(data.get("res", {}).get("msg", "")).splitlines()[0])
+                self._line("job running")
+        elif kind == "runner_on_ok":
+            if task in _PHASES:
+                self._line(_PHASES[task])
+            elif task == "Show how the run went":
+                self._line(str(data.get("res", {}).get("msg", "")).splitlines()[0])
         return True
 
 

@@ -66,3 +66,26 @@ def test_taken_ui_port_is_refused(before: list[str], tmp_path: Path) -> None:
     assert not result.ok
     text = " ".join(" ".join(result.failures).split())
     assert f"127.0.0.1:{port} is already in use" in text, text
+
+
+def test_workers_that_never_register_are_named_with_their_logs(tmp_path: Path) -> None:
+    # Workers pointed at a port the master does not listen on can never register.
+    try:
+        result = run_playbook(
+            "playbooks/cluster.yml",
+            extravars={
+                "workers": 2,
+                "spark_worker_master_port": 7079,
+                "spark_worker_wait_timeout": 10,
+            },
+            private_data_dir=tmp_path / "cluster",
+        )
+        assert not result.ok
+        text = " ".join(" ".join(result.failures).split())
+        assert "wanted exactly 2" in text, text
+        assert "Not registered: spark-worker-1, spark-worker-2" in text, text
+        # The tail of each worker's own log, where its connection errors are.
+        assert "--- spark-worker-1:" in text and "Connection refused: spark-master/" in text, text
+    finally:
+        done = run_playbook("playbooks/teardown.yml", private_data_dir=tmp_path / "teardown")
+        assert done.ok, done.failures

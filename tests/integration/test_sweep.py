@@ -48,7 +48,7 @@ def sweep(results_dir: Path) -> Path:
         results_dir=results_dir,
         write=lines.append,
     )
-    assert any("job: running" in line for line in lines), "no progress was reported"
+    assert any("job running" in line for line in lines), "no progress was reported"
     assert any("w2-r1: ok" in line for line in lines), lines
     return folder
 
@@ -100,6 +100,7 @@ def test_executor_out_of_memory_is_recorded_as_failed_oom(
             "sweep_id": sweep_id,
             "results_dir": str(results_dir),
             "spark_job_k": 40_000,
+            "spark_job_solver": "block",
             "spark_job_max_iter": 2,
             "spark_job_executor_memory": "512m",
             "sparksweep_report_enabled": False,
