@@ -8,7 +8,6 @@ import gzip
 import hashlib
 import io
 import math
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from sparksweep.errors import DataError
+from sparksweep.results import atomic_write
 
 FEATURE_COLUMNS: list[str] = [
     "lepton_1_pt",
@@ -337,24 +337,15 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
     if chunk_rows < 1:
         raise DataError(f"chunk_rows {chunk_rows} must be at least 1")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        # Not tempfile.mkstemp: its 0600 mode would hide the data from the containers' user.
-        with tmp.open("wb") as raw:
-            if out.name.endswith(".gz"):
-                # No file name and mtime 0 in the gzip header keep the bytes reproducible.
-                with gzip.GzipFile(
-                    filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=raw, mtime=0
-                ) as zipped:
-                    _write_rows(zipped, rows, seed, chunk_rows)
-            else:
-                _write_rows(raw, rows, seed, chunk_rows)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(out) as raw:
+        if out.name.endswith(".gz"):
+            # No file name and mtime 0 in the gzip header keep the bytes reproducible.
+            with gzip.GzipFile(
+                filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=raw, mtime=0
+            ) as zipped:
+                _write_rows(zipped, rows, seed, chunk_rows)
+        else:
+            _write_rows(raw, rows, seed, chunk_rows)
     return out
 
 
