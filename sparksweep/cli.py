@@ -6,24 +6,22 @@ import argparse
 import importlib
 import re
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
 
+from sparksweep import settings
 from sparksweep.errors import SparksweepError
 from sparksweep.report import METRICS, build_report, render_table, summary_sentences, write_report
-from sparksweep.results import load_runs, sweep_folder
+from sparksweep.results import load_runs, new_sweep_id, sweep_folder
 
-MAX_WORKERS = 16
 DEFAULT_REPEATS = 1
-# The size of the real SUSY set; used only when data/ holds no SUSY.csv[.gz].
-DEFAULT_ROWS = 5_000_000
 # The repository root, where data/ lives: the folder above this package.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _SWEEP_ID = re.compile(r"[A-Za-z0-9._-]+")
+_MEMORY = re.compile(r"[0-9]+[kKmMgGtT]")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -65,13 +63,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.set_defaults(handler=_cmd_report)
 
+    max_workers = settings.workers_max()
+    default_rows = settings.default_rows()
     run = commands.add_parser("run", help="run a sweep over 1..N workers, then report on it")
     run.add_argument(
         "--workers",
-        type=_int_between(1, MAX_WORKERS),
+        type=_int_between(1, max_workers),
         required=True,
         metavar="N",
-        help=f"sweep 1..N workers (N from 1 to {MAX_WORKERS})",
+        help=f"sweep 1..N workers (N from 1 to {max_workers})",
+    )
+    run.add_argument(
+        "--cores",
+        type=_int_between(1),
+        default=None,
+        metavar="C",
+        help=f"cores of each worker and its executor (default: {settings.worker_cores()})",
+    )
+    run.add_argument(
+        "--memory",
+        type=_memory,
+        default=None,
+        metavar="SIZE",
+        help=f"memory of each worker and its executor (default: {settings.worker_memory()})",
     )
     run.add_argument(
         "--repeats",
@@ -83,9 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--rows",
         type=_int_between(1),
-        default=DEFAULT_ROWS,
+        default=default_rows,
         metavar="M",
-        help=f"rows of synthetic data when data/ has no real SUSY file (default: {DEFAULT_ROWS})",
+        help=f"rows of synthetic data when data/ has no real SUSY file (default: {default_rows})",
     )
     run.add_argument(
         "--sweep-id",
@@ -112,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
         help="extra variable for the playbooks; repeat for more",
     )
     run.set_defaults(handler=_cmd_run)
+
+    hold = commands.add_parser(
+        "lock",
+        help="hold the one-sweep-at-a-time lock while the calling ansible-playbook runs "
+        "(playbooks/sweep.yml does this)",
+    )
+    hold.add_argument("--sweep-id", type=_sweep_id, required=True, metavar="ID")
+    hold.set_defaults(handler=_cmd_lock)
 
     data = commands.add_parser("data", help="generate or check a data set")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -140,16 +162,26 @@ def _cmd_run(args: argparse.Namespace) -> None:
     # Imported here: the runner drives ansible-runner and Docker, which `report` and `data`
     # must not need.
     runner = importlib.import_module("sparksweep.runner")
-    sweep_id = args.sweep_id or time.strftime("sweep-%Y%m%dT%H%M%SZ", time.gmtime())
+    extravars = dict(args.extravars)
+    if args.cores is not None:
+        extravars["sparksweep_worker_cores"] = args.cores
+    if args.memory is not None:
+        extravars["sparksweep_worker_memory"] = args.memory
     sweep_dir = runner.run_sweep(
         workers=args.workers,
         repeats=args.repeats,
         rows=args.rows,
-        sweep_id=sweep_id,
-        extravars=dict(args.extravars),
+        sweep_id=args.sweep_id or new_sweep_id(),
+        extravars=extravars,
         results_dir=args.results_dir,
     )
     _report(sweep_dir, "fit_s")
+
+
+def _cmd_lock(args: argparse.Namespace) -> None:
+    lock = importlib.import_module("sparksweep.lock")
+    watched = lock.hold_while_playbook_runs(args.sweep_id)
+    print(f"sweep {args.sweep_id} holds {lock.lock_path()} while ansible-playbook {watched} runs")
 
 
 def _cmd_data_generate(args: argparse.Namespace) -> None:
@@ -197,6 +229,14 @@ def _sweep_id(text: str) -> str:
     if not _SWEEP_ID.fullmatch(text) or set(text) == {"."}:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a sweep id: use letters, digits, '.', '_' and '-', and not only dots"
+        )
+    return text
+
+
+def _memory(text: str) -> str:
+    if not _MEMORY.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a memory size with a unit Spark reads, like 2g or 2048m"
         )
     return text
 

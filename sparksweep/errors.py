@@ -23,3 +23,9 @@ class PlaybookError(SparksweepError):
     """An ansible-runner playbook run failed."""
 
     exit_code = 1
+
+
+class SweepBusyError(SparksweepError):
+    """Another sweep holds this machine's cluster."""
+
+    exit_code = 3

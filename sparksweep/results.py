@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,10 +17,18 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
 from sparksweep.errors import ResultsError
+from sparksweep.job.runrecord import RUN_FILE, config_diff, config_hash
 
 RUNS_DIRNAME = "runs"
+# The schema of each version the report reads; runrecord.py writes the newest.
+_SCHEMAS = {1: "schemas/run.schema.v1.json", 2: "schemas/run.schema.json"}
 # Schema messages can quote a whole object; one line on a terminal is the goal.
 _MAX_MESSAGE = 240
+
+
+def new_sweep_id() -> str:
+    """sweep-<UTC time>, the same form the playbook gives a sweep run without an id."""
+    return datetime.now(UTC).strftime("sweep-%Y%m%dT%H%M%SZ")
 
 
 def load_runs(results_dir: Path) -> list[dict[str, Any]]:
@@ -28,10 +36,14 @@ def load_runs(results_dir: Path) -> list[dict[str, Any]]:
 
     results_dir is one sweep's folder (`results/<sweep_id>`, holding `runs/`) or a folder
     above it. All runs must belong to one sweep, and each run id may appear only once,
-    so that no repeat is counted twice in the medians.
+    so that no repeat is counted twice in the medians. Each file's name must be its run
+    id, each run id must name its worker count, and every run must have been measured
+    with the same config, or the speedups would compare different experiments.
     """
     files = _run_files(results_dir)
     runs = [_load_run(path) for path in files]
+    for path, run in zip(files, runs, strict=True):
+        _check_names(path, run)
 
     folders: dict[str, Path] = {}
     for path, run in zip(files, runs, strict=True):
@@ -50,7 +62,51 @@ def load_runs(results_dir: Path) -> list[dict[str, Any]]:
                 f"run {run['run_id']} of sweep {run['sweep_id']} appears twice, in {first} and "
                 f"{path}; remove the copy that should not count"
             )
+    _check_one_config(files, runs)
     return runs
+
+
+def run_config(run: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A run's config and its hash; version 1 records carry no config, so it is rebuilt
+    from the fields they have."""
+    if run["schema_version"] >= 2:
+        return run["config_hash"], run["config"]
+    dataset = run["dataset"]
+    config = {
+        "dataset": {k: dataset[k] for k in ("fingerprint", "source", "format")},
+        "params": run["params"],
+        "cores_per_worker": run["cores_per_worker"],
+        "executor_memory": run["executor_memory"],
+        "partitions": run["partitions"],
+    }
+    return config_hash(config), config
+
+
+def _check_names(path: Path, run: dict[str, Any]) -> None:
+    match = RUN_FILE.fullmatch(path.name)
+    if match is None or path.stem != run["run_id"]:
+        raise ResultsError(
+            f"{path}: the file name does not match its run_id {run['run_id']}; a run's file "
+            f"is runs/{run['run_id']}.json"
+        )
+    if int(match.group(1)) != run["workers"]:
+        raise ResultsError(
+            f"{path}: run_id {run['run_id']} names {match.group(1)} workers but the run "
+            f"had {run['workers']}; the file does not belong under this name"
+        )
+
+
+def _check_one_config(files: list[Path], runs: list[dict[str, Any]]) -> None:
+    first_path, (first_hash, first_config) = files[0], run_config(runs[0])
+    for path, run in zip(files[1:], runs[1:], strict=True):
+        digest, config = run_config(run)
+        if digest != first_hash:
+            fields = ", ".join(config_diff(first_config, config)) or "config"
+            raise ResultsError(
+                f"{path.parent} mixes runs measured with different settings: "
+                f"{first_path.name} and {path.name} differ in {fields}; "
+                "keep one sweep's runs per folder"
+            )
 
 
 def sweep_folder(results_dir: Path) -> Path:
@@ -123,7 +179,11 @@ def _load_run(path: Path) -> dict[str, Any]:
         data = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise ResultsError(f"{path}: not valid JSON: {exc}") from exc
-    error = best_match(_validator().iter_errors(data))
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if version not in _SCHEMAS:
+        known = ", ".join(str(v) for v in _SCHEMAS)
+        raise ResultsError(f"{path}: schema_version {version!r} is not one of {known}")
+    error = best_match(_validator(version).iter_errors(data))
     if error is not None:
         message = " ".join(error.message.split())
         if len(message) > _MAX_MESSAGE:
@@ -138,8 +198,8 @@ def _reject_constant(name: str) -> float:
 
 
 @functools.cache
-def _validator() -> Draft202012Validator:
-    text = resources.files("sparksweep").joinpath("schemas/run.schema.json").read_text("utf-8")
+def _validator(version: int) -> Draft202012Validator:
+    text = resources.files("sparksweep").joinpath(_SCHEMAS[version]).read_text("utf-8")
     schema = json.loads(text)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=_format_checker())

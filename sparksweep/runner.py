@@ -13,7 +13,9 @@ from typing import Any
 
 import ansible_runner
 
+from sparksweep import lock
 from sparksweep.errors import PlaybookError
+from sparksweep.results import new_sweep_id
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +28,8 @@ class PlaybookResult:
     rc: int
     stats: dict[str, Any]
     failures: list[str] = field(default_factory=list)
-    artifacts_dir: Path | None = None
+    # Ansible's [WARNING] and [DEPRECATION WARNING] lines: each is a bug of ours to fix.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,8 +65,12 @@ def run_playbook(
         private_data_dir = REPO_ROOT / ".cache" / "runner" / stamp
     private_data_dir.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
+    warnings: list[str] = []
 
     def on_event(event: dict[str, Any]) -> bool:
+        warnings.extend(
+            line.strip() for line in str(event.get("stdout", "")).splitlines() if "WARNING]" in line
+        )
         # ignore_errors tasks report as failed too; only real failures end the playbook.
         if event.get("event") in ("runner_on_failed", "runner_on_unreachable") and not event.get(
             "event_data", {}
@@ -93,7 +100,7 @@ def run_playbook(
         rc=result.rc,
         stats=result.stats or {},
         failures=failures,
-        artifacts_dir=Path(result.config.artifact_dir) if result.config else None,
+        warnings=warnings,
     )
 
 
@@ -149,14 +156,20 @@ def run_sweep(
     results_dir: Path | None = None,
     write: Callable[[str], None] = print,
 ) -> Path:
-    """Run playbooks/sweep.yml and return the sweep's results folder."""
-    sweep_id = sweep_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """Run playbooks/sweep.yml and return the sweep's results folder.
+
+    Holds the machine's sweep lock throughout: SweepBusyError at once when another sweep
+    runs.
+    """
+    sweep_id = sweep_id or new_sweep_id()
     results_dir = (results_dir or REPO_ROOT / "results").resolve()
     variables: dict[str, Any] = dict(extravars or {})
     variables.update(
         {
             # The CLI writes and prints the report itself.
             "sparksweep_report_enabled": False,
+            # This process holds the lock; the playbook must not take it again.
+            "sparksweep_lock_held": True,
             "workers": workers,
             "repeats": repeats,
             "sweep_id": sweep_id,
@@ -165,12 +178,14 @@ def run_sweep(
     )
     if rows is not None:
         variables["rows"] = rows
-    result = run_playbook(
-        "playbooks/sweep.yml",
-        extravars=variables,
-        private_data_dir=REPO_ROOT / ".cache" / "runner" / sweep_id,
-        event_handler=SweepProgress(write),
-    )
+    with lock.held(sweep_id):
+        write(f"sweep {sweep_id}: results in {results_dir / sweep_id}")
+        result = run_playbook(
+            "playbooks/sweep.yml",
+            extravars=variables,
+            private_data_dir=REPO_ROOT / ".cache" / "runner" / sweep_id,
+            event_handler=SweepProgress(write),
+        )
     if not result.ok:
         detail = (
             result.failures[0] if result.failures else f"status {result.status}, rc {result.rc}"

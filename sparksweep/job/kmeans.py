@@ -1,23 +1,24 @@
 """Time one PySpark MLlib K-Means fit on SUSY-shaped data and write its metrics JSON.
 
 Run by spark-submit (client mode, from the master container, or with --master local[2] on a
-host). It is shipped as a single file, so it imports only pyspark and the standard library.
-The JSON follows sparksweep/schemas/run.schema.json and is written for every run: with status
-"failed" and the error when anything goes wrong after the arguments are parsed.
+host). It imports only pyspark, the standard library and runrecord.py beside it, which owns
+the run JSON (sparksweep/schemas/run.schema.json). A record is written for every run: with
+status "failed" and the error when anything goes wrong after the arguments are parsed.
 
-Phases, timed apart: session (SparkSession start), load (read, assemble the 18 features,
-repartition, persist, and materialise them with a count), fit (KMeans.fit only).
+Before anything is timed the run proves its resources: Spark runs with the settings the
+record names, and exactly `workers` executors with the expected cores have registered.
+After the fit it checks that none was lost or added meanwhile.
+
+Phases, timed apart: session (SparkSession start), executors (the wait for them), load
+(read, assemble the 18 features, repartition, persist, and materialise them with a count),
+fit (KMeans.fit only).
 """
 
 import argparse
-import datetime
-import json
-import os
-import re
+import math
 import sys
 import time
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 from pyspark import StorageLevel
@@ -27,9 +28,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.functions import col
 from pyspark.sql.types import DoubleType, StructField, StructType
 
-SCHEMA_VERSION = 1
-# SUSY's column order; sparksweep.data.SUSY_COLUMNS holds the same list (this file cannot
-# import sparksweep).
+try:
+    from sparksweep.job import runrecord
+except ImportError:
+    # spark-submit runs this file from /workspace/src, where runrecord.py sits beside it
+    # and there is no sparksweep package.
+    import runrecord  # type: ignore[no-redef]
+
 SUSY_COLUMNS = [
     "label",
     "lepton_1_pt",
@@ -56,86 +61,13 @@ SUSY_SCHEMA = StructType([StructField(name, DoubleType(), nullable=False) for na
 # Job groups tag the Spark jobs of each phase in the UI and the event log.
 LOAD_GROUP = "sparksweep-load"
 FIT_GROUP = "sparksweep-fit"
-MESSAGE_CHARS = 2000
-# 137 is 128 + SIGKILL, what the kernel's OOM killer sends; standalone mode reports it as
-# "Command exited with code 137".
-# 52 is Spark's own exit code for an executor that hit OutOfMemoryError; 137 is a SIGKILL,
-# which in a container with a memory limit is the kernel's OOM killer.
-_OOM = re.compile(
-    r"OutOfMemoryError|Java heap space|exit(?:ed with)? code (?:52|137)\b|Container killed"
-)
-_EXECUTOR_LOST = re.compile(r"ExecutorLostFailure|executor lost|lost executor", re.I)
-
-
-def _pattern(regex: str, what: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if not re.fullmatch(regex, value):
-            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
-        return value
-
-    return check
-
-
-def _at_least(minimum: int) -> Callable[[str], int]:
-    def check(value: str) -> int:
-        number = int(value)
-        if number < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
-        return number
-
-    return check
-
-
-def _non_negative_float(value: str) -> float:
-    number = float(value)
-    if not number >= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a number >= 0")
-    return number
+# Whoever registered with the master in the last second may not be listed yet; a short
+# poll keeps the executor wait cheap.
+_POLL_S = 0.5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="Parquet folder from prepare.py, or a CSV")
-    parser.add_argument("--out", required=True, help="metrics JSON to write")
-    parser.add_argument(
-        "--sweep-id", required=True, type=_pattern(r"[A-Za-z0-9._-]+", "a sweep id")
-    )
-    parser.add_argument(
-        "--run-id", required=True, type=_pattern(r"w[0-9]+-r[0-9]+", "a run id like w2-r1")
-    )
-    parser.add_argument("--workers", required=True, type=_at_least(1))
-    parser.add_argument("--cores-per-worker", required=True, type=_at_least(1))
-    parser.add_argument(
-        "--executor-memory",
-        required=True,
-        type=_pattern(r"[0-9]+[kKmMgGtT]?", "a Spark memory size like 2g"),
-        help="recorded as given; Spark itself takes it from --conf spark.executor.memory",
-    )
-    parser.add_argument("--partitions", type=_at_least(1), default=16)
-    parser.add_argument("--k", type=_at_least(2), default=10)
-    parser.add_argument("--max-iter", type=_at_least(1), default=20)
-    parser.add_argument("--tol", type=_non_negative_float, default=1e-4)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--init-mode", choices=["random", "k-means||"], default="random")
-    parser.add_argument(
-        "--solver",
-        choices=["auto", "row", "block"],
-        default="row",
-        help="row (default): the fastest fit measured in local mode; see the README",
-    )
-    parser.add_argument("--dataset-source", required=True, choices=["susy", "synthetic"])
-    parser.add_argument("--dataset-fingerprint", required=True)
-    parser.add_argument(
-        "--dataset-rows",
-        type=_at_least(0),
-        help="expected row count: the run fails when the data holds another number",
-    )
-    return parser.parse_args(argv)
-
-
-def data_format(path: str) -> str:
-    """prepare.py writes Parquet folders; anything else is read as SUSY CSV."""
-    return "parquet" if os.path.isdir(path) else "csv"
+    return runrecord.job_parser(__doc__.splitlines()[0]).parse_args(argv)
 
 
 def load_features(spark: SparkSession, path: str, partitions: int) -> tuple[DataFrame, int]:
@@ -144,7 +76,7 @@ def load_features(spark: SparkSession, path: str, partitions: int) -> tuple[Data
     Persisted and counted here, the features are computed once: without it every pass of
     KMeans.fit would re-read, re-assemble and re-shuffle the input.
     """
-    if data_format(path) == "parquet":
+    if runrecord.data_format(path) == "parquet":
         table = spark.read.parquet(path)
     else:
         # FAILFAST: a malformed row ends the run instead of turning into nulls.
@@ -179,93 +111,108 @@ def fit(features: DataFrame, args: argparse.Namespace) -> KMeansModel:
     return kmeans.fit(features)
 
 
-def error_kind(text: str) -> str:
-    """Classify a failure from its full text; memory first, as a killed executor is also lost."""
-    if _OOM.search(text):
-        return "oom"
-    if _EXECUTOR_LOST.search(text):
-        return "executor_lost"
-    return "exception"
+def executor_list(spark: SparkSession) -> list[dict[str, Any]]:
+    """Every executor Spark's status store knows for this application, the dead ones too.
+
+    On a cluster the driver is not an executor; in local mode it is the only one.
+    """
+    summaries = spark.sparkContext._jsc.sc().statusStore().executorList(False)
+    local = spark.sparkContext.master.startswith("local")
+    executors = []
+    for index in range(summaries.size()):
+        summary = summaries.apply(index)
+        if (summary.id() == "driver") != local:
+            continue
+        reason = summary.removeReason()
+        executors.append(
+            {
+                "id": summary.id(),
+                "host": summary.hostPort(),
+                "cores": summary.totalCores(),
+                "tasks": summary.totalTasks(),
+                "removed": reason.get() if reason.isDefined() else None,
+            }
+        )
+    return executors
 
 
-def write_json(path: str, record: dict[str, Any]) -> None:
-    """Write atomically: readers see the old file or the whole new one, never a part."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    # Not tempfile.mkstemp: its 0600 mode would hide the results from users outside the
-    # container.
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as stream:
-            json.dump(record, stream, indent=2)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _named(executors: list[dict[str, Any]]) -> str:
+    if not executors:
+        return "none"
+    return ", ".join(
+        f"{e['id']} on {e['host']} with {e['cores']} cores"
+        + (f" (removed: {e['removed']})" if e["removed"] else "")
+        for e in executors
+    )
 
 
-def new_record(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "sweep_id": args.sweep_id,
-        "run_id": args.run_id,
-        "workers": args.workers,
-        "cores_per_worker": args.cores_per_worker,
-        "executor_memory": args.executor_memory,
-        "partitions": args.partitions,
-        "dataset": {
-            "path": args.data,
-            "format": data_format(args.data),
-            "rows": args.dataset_rows,
-            "fingerprint": args.dataset_fingerprint,
-            "source": args.dataset_source,
-        },
-        "params": {
-            "k": args.k,
-            "max_iter": args.max_iter,
-            "tol": args.tol,
-            "seed": args.seed,
-            "init_mode": args.init_mode,
-            "solver": args.solver,
-        },
-        "iterations": None,
-        "cost": None,
-        "timings": {
-            "session_s": None,
-            "load_s": None,
-            "fit_s": None,
-            "iteration_s": None,
-            "total_s": None,
-        },
-        "spark_version": None,
-        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "host": {
-            "cpus": os.cpu_count() or 1,
-            "mem_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-        },
-        "status": "failed",
-        "error": None,
-    }
+def wait_for_executors(spark: SparkSession, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Exactly `workers` live executors, each with `cores_per_worker` cores, or RunError.
+
+    Spark's own minRegisteredResourcesRatio lets an application start with fewer after
+    its wait, and the run would carry a worker count it did not have. In local mode the
+    driver is the one executor, so only --workers 1 can pass.
+    """
+    wanted = args.workers
+    deadline = time.monotonic() + args.executor_wait
+    while True:
+        executors = executor_list(spark)
+        live = [e for e in executors if e["removed"] is None]
+        exact = len(live) == wanted and all(e["cores"] == args.cores_per_worker for e in live)
+        if exact and len(executors) == len(live):
+            return live
+        if time.monotonic() >= deadline:
+            raise runrecord.RunError(
+                "executors_missing",
+                f"wanted exactly {wanted} executors with {args.cores_per_worker} cores each "
+                f"within {args.executor_wait:g} s; registered: {_named(executors)}",
+            )
+        time.sleep(_POLL_S)
 
 
-def lost_executors(spark: SparkSession) -> list[str]:
-    """Executors this application lost, each with the reason Spark recorded."""
-    try:
-        summaries = spark.sparkContext._jsc.sc().statusStore().executorList(False)
-        lost = []
-        for index in range(summaries.size()):
-            summary = summaries.apply(index)
-            reason = summary.removeReason()
-            if reason.isDefined():
-                lost.append(f"{summary.id()}: {reason.get()}")
-        return lost
-    except Exception:
-        # Diagnostics must never hide the failure being diagnosed.
-        return []
+def check_settings(spark: SparkSession, args: argparse.Namespace) -> None:
+    """The settings the record names are the ones Spark runs with, or RunError."""
+    conf = spark.sparkContext.getConf()
+    expected = dict(args.confs)
+    if not spark.sparkContext.master.startswith("local"):
+        expected["spark.executor.cores"] = str(args.cores_per_worker)
+        expected["spark.executor.memory"] = args.executor_memory
+    if args.driver_memory is not None:
+        expected["spark.driver.memory"] = args.driver_memory
+    wrong = [
+        f"{key}={conf.get(key, None)} (recorded as {value})"
+        for key, value in sorted(expected.items())
+        if conf.get(key, None) != value
+    ]
+    if args.spark_version is not None and spark.version != args.spark_version:
+        wrong.append(f"Spark {spark.version} (recorded as {args.spark_version})")
+    if wrong:
+        raise runrecord.RunError("settings", "Spark runs with " + "; ".join(wrong))
+
+
+def check_executors_kept(
+    spark: SparkSession, started_with: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The executors after the fit; RunError when any was lost or added since the start.
+
+    Spark retries the tasks of a lost executor and the fit returns, only later: the time
+    would belong to fewer executors than the run's name says.
+    """
+    ids = {e["id"] for e in started_with}
+    executors = executor_list(spark)
+    lost = [e for e in executors if e["id"] in ids and e["removed"] is not None]
+    added = [e for e in executors if e["id"] not in ids]
+    if lost or added:
+        parts = []
+        if lost:
+            parts.append(f"lost {_named(lost)}")
+        if added:
+            parts.append(f"added {_named(added)}")
+        raise runrecord.RunError(
+            "executor_lost",
+            "executors changed during the timed phases: " + "; ".join(parts),
+        )
+    return executors
 
 
 def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> None:
@@ -276,8 +223,15 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
     spark = SparkSession.builder.appName(f"sparksweep {args.sweep_id} {args.run_id}").getOrCreate()
     timings["session_s"] = time.perf_counter() - started
     record["spark_version"] = spark.version
+    record["application_id"] = spark.sparkContext.applicationId
     features = None
     try:
+        check_settings(spark, args)
+        phase = time.perf_counter()
+        executors = wait_for_executors(spark, args)
+        record["executors"] = executors
+        timings["executors_s"] = time.perf_counter() - phase
+
         context = spark.sparkContext
         context.setJobGroup(LOAD_GROUP, "read, assemble, repartition and cache the features")
         phase = time.perf_counter()
@@ -294,16 +248,25 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
 
         summary = model.summary
         record["iterations"] = summary.numIter
-        record["cost"] = summary.trainingCost
+        cost = summary.trainingCost
+        if not math.isfinite(cost):
+            raise runrecord.RunError("exception", f"the training cost is {cost}, not a number")
+        record["cost"] = cost
         timings["iteration_s"] = timings["fit_s"] / summary.numIter
+        record["executors"] = check_executors_kept(spark, executors)
         timings["total_s"] = time.perf_counter() - started
         record["status"] = "ok"
     except Exception as exc:
         # The exception the driver raises often names only the last symptom (a missing
         # shuffle output); why the executors went away is in Spark's status store.
-        lost = lost_executors(spark)
-        if lost:
-            exc.add_note("executors lost: " + "; ".join(lost))
+        try:
+            record["executors"] = executor_list(spark)
+        except Exception as listing:
+            # Diagnostics must never hide the failure being diagnosed.
+            exc.add_note(f"executors unknown: {listing}")
+        lost = [e for e in record["executors"] if e["removed"]]
+        if lost and not isinstance(exc, runrecord.RunError):
+            exc.add_note(f"executors lost: {_named(lost)}")
         raise
     finally:
         if features is not None:
@@ -315,22 +278,22 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    record = new_record(args)
+    record = runrecord.new_record(args)
     try:
         run(args, record, started)
+    except runrecord.RunError as exc:
+        runrecord.set_error(record, exc.kind, str(exc))
+        record["timings"]["total_s"] = time.perf_counter() - started
+        print(f"run failed ({exc.kind}): {exc}", file=sys.stderr)
     except (Exception, KeyboardInterrupt) as exc:
         text = "".join(traceback.format_exception(exc))
-        record["status"] = "failed"
-        record["error"] = {
-            "kind": "interrupted" if isinstance(exc, KeyboardInterrupt) else error_kind(text),
-            # Spark's reason for lost executors first: the exception's own text is long.
-            "message": "\n".join([*getattr(exc, "__notes__", []), f"{type(exc).__name__}: {exc}"])[
-                :MESSAGE_CHARS
-            ],
-        }
+        kind = "interrupted" if isinstance(exc, KeyboardInterrupt) else runrecord.error_kind(text)
+        # Spark's reason for lost executors first: the exception's own text is long.
+        notes = getattr(exc, "__notes__", [])
+        runrecord.set_error(record, kind, "\n".join([*notes, f"{type(exc).__name__}: {exc}"]))
         record["timings"]["total_s"] = time.perf_counter() - started
         print(text, file=sys.stderr)
-    write_json(args.out, record)
+    runrecord.write_json(args.out, record)
     return 0 if record["status"] == "ok" else 1
 
 

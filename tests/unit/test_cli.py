@@ -174,6 +174,9 @@ def fake_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[st
         (["--workers", "2", "--sweep-id", ".."], "'..' is not a sweep id"),
         (["--workers", "2", "-e", "novalue"], "'novalue' is not KEY=VALUE"),
         (["--workers", "2", "-e", "1x=2"], "'1x=2' is not KEY=VALUE"),
+        (["--workers", "2", "--cores", "0"], "argument --cores: expected an integer of at least 1"),
+        (["--workers", "2", "--memory", "2GB"], "'2GB' is not a memory size with a unit"),
+        (["--workers", "2", "--memory", "2048"], "'2048' is not a memory size with a unit"),
     ],
 )
 def test_run_validates_arguments_before_importing_the_runner(
@@ -228,7 +231,16 @@ def test_run_defaults(fake_runner: list[dict[str, Any]]) -> None:
     assert call["rows"] >= 1
     assert call["extravars"] == {}
     assert call["results_dir"] is None
-    assert re.fullmatch(r"[A-Za-z0-9._-]+", call["sweep_id"])
+    assert re.fullmatch(r"sweep-[0-9]{8}T[0-9]{6}Z", call["sweep_id"])
+
+
+def test_run_cores_and_memory_set_the_workers_and_their_executors(
+    fake_runner: list[dict[str, Any]],
+) -> None:
+    assert main(["run", "--workers", "1", "--cores", "2", "--memory", "3g"]) == 0
+
+    (call,) = fake_runner
+    assert call["extravars"] == {"sparksweep_worker_cores": 2, "sparksweep_worker_memory": "3g"}
 
 
 def test_run_reports_a_playbook_failure_as_one_line(

@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame, SparkSession
 from sklearn.cluster import KMeans as SklearnKMeans
 
 from sparksweep import data
-from sparksweep.job import kmeans, prepare
+from sparksweep.job import kmeans, prepare, runrecord
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "sparksweep" / "schemas" / "run.schema.json").read_text())
@@ -99,17 +99,6 @@ def parquet(spark: SparkSession, susy_csv: Path, tmp_path_factory: pytest.TempPa
 
 def test_the_jobs_copies_of_the_columns_match_the_package() -> None:
     assert kmeans.SUSY_COLUMNS == prepare.SUSY_COLUMNS == data.SUSY_COLUMNS
-
-
-def test_error_kind_reads_the_failure_text() -> None:
-    assert kmeans.error_kind("java.lang.OutOfMemoryError: Java heap space") == "oom"
-    assert (
-        kmeans.error_kind("ExecutorLostFailure ... Reason: Command exited with code 137") == "oom"
-    )
-    assert kmeans.error_kind("worker exit code 137") == "oom"
-    assert kmeans.error_kind("Container killed by the kernel") == "oom"
-    assert kmeans.error_kind("ExecutorLostFailure (executor 1 exited)") == "executor_lost"
-    assert kmeans.error_kind("AnalysisException: [PATH_NOT_FOUND]") == "exception"
 
 
 @pytest.mark.parametrize(
@@ -250,6 +239,46 @@ def test_job_on_csv_writes_an_ok_record(
     }
     assert record["params"]["solver"] == "row"
     assert [p.name for p in out.parent.iterdir()] == ["w1-r1.json"]
+    # Local mode: the driver is the one executor, with local[2]'s two cores.
+    assert record["application_id"] == spark.sparkContext.applicationId
+    (executor,) = record["executors"]
+    assert executor["id"] == "driver" and executor["cores"] == 2 and executor["tasks"] > 0
+    assert record["config"]["params"] == record["params"]
+    assert record["config_hash"] == runrecord.config_hash(record["config"])
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize(
+    ("extra", "kind", "words"),
+    [
+        (
+            ["--workers", "2", "--executor-wait", "1"],
+            "executors_missing",
+            "wanted exactly 2 executors with 2 cores each within 1 s; registered: driver",
+        ),
+        (["--cores-per-worker", "3", "--executor-wait", "1"], "executors_missing", "3 cores"),
+        (["--conf", "spark.locality.wait=0s"], "settings", "spark.locality.wait=None"),
+        (["--spark-version", "3.5.0"], "settings", "(recorded as 3.5.0)"),
+    ],
+)
+def test_a_run_without_its_executors_or_settings_fails_before_timing(
+    spark: SparkSession, susy_csv: Path, tmp_path: Path, extra: list[str], kind: str, words: str
+) -> None:
+    out = tmp_path / "w1-r1.json"
+    args = job_args(susy_csv, out)
+    for option, value in zip(extra[::2], extra[1::2], strict=True):
+        if option in args and option != "--conf":
+            args[args.index(option) + 1] = value
+        else:
+            args += [option, value]
+
+    assert kmeans.main(args) == 1
+
+    record = json.loads(out.read_text())
+    assert_valid(record)
+    assert record["error"]["kind"] == kind
+    assert words in record["error"]["message"]
+    assert record["timings"]["load_s"] is None
 
 
 @pytest.mark.spark
@@ -268,7 +297,7 @@ def test_failures_still_write_a_failed_record(
         assert record["status"] == "failed"
         assert record["error"]["kind"] == "exception"
         assert words in record["error"]["message"]
-        assert len(record["error"]["message"]) <= kmeans.MESSAGE_CHARS
+        assert len(record["error"]["message"]) <= runrecord.MESSAGE_CHARS
         assert record["timings"]["fit_s"] is None
         assert record["timings"]["total_s"] >= 0
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sparksweep.errors import ResultsError
+from sparksweep.job import runrecord
 from sparksweep.report import build_report, render_markdown, write_report
 from sparksweep.results import atomic_write, load_runs, sweep_folder, write_json_atomic
 
@@ -131,6 +132,59 @@ def test_a_run_counted_twice_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ResultsError, match="appears twice"):
         load_runs(tmp_path)
+
+
+def test_runs_of_different_settings_are_refused_naming_the_fields(tmp_path: Path) -> None:
+    sweep = copy_fixture("good", tmp_path)
+
+    def change(run: dict[str, Any]) -> None:
+        run["params"]["k"] = 12
+        run["dataset"]["fingerprint"] = "sha256:" + "cd" * 32
+
+    rewrite_runs(sweep, change, "w3-*.json")
+
+    with pytest.raises(ResultsError) as caught:
+        load_runs(sweep)
+    message = str(caught.value)
+    assert "mixes runs measured with different settings" in message
+    assert "dataset.fingerprint, params.k" in message
+
+
+def test_version_2_runs_with_mixed_config_hashes_are_refused(tmp_path: Path) -> None:
+    runs = tmp_path / "s1" / "runs"
+    runs.mkdir(parents=True)
+    for workers, k in ((1, 10), (2, 11)):
+        record = runrecord.new_record(
+            runrecord.job_parser("test").parse_args(
+                [
+                    *("--data", "/d", "--cores-per-worker", "1", "--executor-memory", "2g"),
+                    *("--dataset-source", "synthetic", "--dataset-fingerprint", "sha256:ab"),
+                    *("--k", str(k), "--out", "x", "--sweep-id", "s1"),
+                    *("--run-id", f"w{workers}-r1", "--workers", str(workers)),
+                ]
+            )
+        )
+        runrecord.set_error(record, "exit", "x")
+        runrecord.write_json(str(runs / f"w{workers}-r1.json"), record)
+
+    with pytest.raises(ResultsError, match=r"w1-r1.json and w2-r1.json differ in params\.k"):
+        load_runs(tmp_path / "s1")
+
+
+def test_a_run_id_that_does_not_name_its_workers_is_refused(tmp_path: Path) -> None:
+    sweep = copy_fixture("good", tmp_path)
+    rewrite_runs(sweep, lambda run: run.update(workers=3), "w2-r1.json")
+
+    with pytest.raises(ResultsError, match="run_id w2-r1 names 2 workers but the run had 3"):
+        load_runs(sweep)
+
+
+def test_a_file_named_for_another_run_is_refused(tmp_path: Path) -> None:
+    sweep = copy_fixture("good", tmp_path)
+    (sweep / "runs" / "w4-r2.json").rename(sweep / "runs" / "w4-r3.json")
+
+    with pytest.raises(ResultsError, match="does not match its run_id w4-r2"):
+        load_runs(sweep)
 
 
 # --- write_json_atomic -----------------------------------------------------------------

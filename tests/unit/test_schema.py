@@ -11,8 +11,11 @@ import jsonschema
 import pytest
 
 SCHEMA = json.loads(resources.files("sparksweep").joinpath("schemas/run.schema.json").read_text())
+SCHEMA_V1 = json.loads(
+    resources.files("sparksweep").joinpath("schemas/run.schema.v1.json").read_text()
+)
 
-OK_RUN: dict[str, Any] = {
+OK_RUN_V1: dict[str, Any] = {
     "schema_version": 1,
     "sweep_id": "s1",
     "run_id": "w2-r1",
@@ -44,6 +47,34 @@ OK_RUN: dict[str, Any] = {
     "status": "ok",
     "error": None,
 }
+CONFIG: dict[str, Any] = {
+    "dataset": {
+        "fingerprint": "sha256:ab",
+        "rows": 100000,
+        "source": "synthetic",
+        "format": "parquet",
+    },
+    "params": OK_RUN_V1["params"],
+    "cores_per_worker": 1,
+    "executor_memory": "2g",
+    "driver_memory": "1g",
+    "partitions": 16,
+    "spark_version": "4.0.1",
+    "image": "sparksweep/spark:4.0.1-0123456789ab",
+    "conf": {"spark.locality.wait": "0s"},
+}
+OK_RUN: dict[str, Any] = {
+    **OK_RUN_V1,
+    "schema_version": 2,
+    "config": CONFIG,
+    "config_hash": "sha256:" + "0" * 64,
+    "application_id": "app-20261127113000-0001",
+    "executors": [
+        {"id": "0", "host": "172.18.0.3:40001", "cores": 1, "tasks": 48, "removed": None},
+        {"id": "1", "host": "172.18.0.4:40001", "cores": 1, "tasks": 47, "removed": None},
+    ],
+    "timings": {**OK_RUN_V1["timings"], "executors_s": 0.5},
+}
 
 
 def validate(doc: dict[str, Any]) -> None:
@@ -52,6 +83,13 @@ def validate(doc: dict[str, Any]) -> None:
 
 def test_schema_is_valid_draft_2020_12() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(SCHEMA_V1)
+
+
+def test_version_1_records_still_match_their_schema() -> None:
+    jsonschema.Draft202012Validator(SCHEMA_V1).validate(OK_RUN_V1)
+    with pytest.raises(jsonschema.ValidationError):
+        validate(OK_RUN_V1)
 
 
 def test_ok_and_failed_runs_validate() -> None:
@@ -72,6 +110,10 @@ def test_ok_and_failed_runs_validate() -> None:
         ({"cost": None}, "cost"),
         ({"run_id": "2-1"}, "run_id"),
         ({"workers": 0}, "workers"),
+        ({"workers": 100000}, "workers"),
+        ({"executors": []}, "executors"),
+        ({"application_id": None}, "application_id"),
+        ({"config_hash": "abc"}, "config_hash"),
         ({"surprise": 1}, ""),
     ],
 )

@@ -1,0 +1,436 @@
+"""The run record: its arguments, its config and hash, its errors, and its only writer.
+
+Every run JSON (results/<sweep_id>/runs/w<workers>-r<repeat>.json) is written by this
+module: by kmeans.py when the driver lives to write it, and by this file's own command
+line when it does not (`runrecord.py failure`, called by the spark_job role with the
+driver's exit code and output). `runrecord.py plan` is the sweep's one resume check.
+
+It runs in the Spark image, beside kmeans.py, and on the controller as
+sparksweep.job.runrecord, so it imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import math
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+SCHEMA_VERSION = 2
+MESSAGE_CHARS = 2000
+RUN_FILE = re.compile(r"w([0-9]+)-r([0-9]+)\.json")
+
+# 52 is Spark's own exit code for an executor that hit OutOfMemoryError; "Container
+# killed" and a 137 exit of an executor are the kernel's OOM killer in a memory-limited
+# container.
+_OOM = re.compile(
+    r"OutOfMemoryError|Java heap space|exit(?:ed with)? code (?:52|137)\b|Container killed"
+)
+_EXECUTOR_LOST = re.compile(r"ExecutorLostFailure|executor lost|lost executor", re.I)
+# coreutils' timeout: 124 when the command ended on its signal, 137 when --kill-after had
+# to follow with SIGKILL.
+_TIMEOUT_CODES = (124, 137)
+_SIGKILL = 137
+
+
+class RunError(Exception):
+    """A run that must be recorded as failed with this kind, not as a crash."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# --- arguments -------------------------------------------------------------------------
+
+
+def _pattern(regex: str, what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not re.fullmatch(regex, value):
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+        return value
+
+    return check
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def check(value: str) -> int:
+        number = int(value)
+        if number < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return number
+
+    return check
+
+
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0 or math.isinf(number):
+        raise argparse.ArgumentTypeError(f"{value} is not a number >= 0")
+    return number
+
+
+def _conf(value: str) -> tuple[str, str]:
+    key, sep, setting = value.partition("=")
+    if not sep or not re.fullmatch(r"spark\.[A-Za-z0-9._-]+", key):
+        raise argparse.ArgumentTypeError(f"{value!r} is not spark.KEY=VALUE")
+    return key, setting
+
+
+_MEMORY = _pattern(r"[0-9]+[kKmMgGtT]", "a Spark memory size like 2g or 512m")
+SWEEP_ID = _pattern(r"[A-Za-z0-9._-]+", "a sweep id")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that define what a run measures: its config, hashed for resume."""
+    parser.add_argument("--data", required=True, help="Parquet folder from prepare.py, or a CSV")
+    parser.add_argument("--cores-per-worker", required=True, type=_at_least(1))
+    parser.add_argument(
+        "--executor-memory",
+        required=True,
+        type=_MEMORY,
+        help="recorded and checked; Spark takes it from --conf spark.executor.memory",
+    )
+    parser.add_argument(
+        "--driver-memory",
+        type=_MEMORY,
+        default=None,
+        help="recorded and checked; Spark takes it from --conf spark.driver.memory",
+    )
+    parser.add_argument("--partitions", type=_at_least(1), default=16)
+    parser.add_argument("--k", type=_at_least(2), default=10)
+    parser.add_argument("--max-iter", type=_at_least(1), default=20)
+    parser.add_argument("--tol", type=_non_negative_float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--init-mode", choices=["random", "k-means||"], default="random")
+    parser.add_argument(
+        "--solver",
+        choices=["auto", "row", "block"],
+        default="row",
+        help="row (default): the fastest fit measured; see the README",
+    )
+    parser.add_argument("--dataset-source", required=True, choices=["susy", "synthetic"])
+    parser.add_argument("--dataset-fingerprint", required=True)
+    parser.add_argument(
+        "--dataset-rows",
+        type=_at_least(0),
+        help="expected row count: the run fails when the data holds another number",
+    )
+    parser.add_argument(
+        "--spark-version", default=None, help="the run fails when Spark reports another"
+    )
+    parser.add_argument("--image", default=None, help="the image the cluster runs, recorded")
+    parser.add_argument(
+        "--conf",
+        dest="confs",
+        type=_conf,
+        action="append",
+        default=[],
+        metavar="spark.KEY=VALUE",
+        help="an extra Spark setting the run was submitted with: recorded and checked",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that name one run of a sweep."""
+    parser.add_argument("--out", required=True, help="metrics JSON to write")
+    parser.add_argument("--sweep-id", required=True, type=SWEEP_ID)
+    parser.add_argument(
+        "--run-id", required=True, type=_pattern(r"w[0-9]+-r[0-9]+", "a run id like w2-r1")
+    )
+    parser.add_argument("--workers", required=True, type=_at_least(1))
+
+
+def job_parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    add_config_arguments(parser)
+    add_run_arguments(parser)
+    parser.add_argument(
+        "--executor-wait",
+        type=_non_negative_float,
+        default=120.0,
+        help="seconds to wait for exactly --workers executors before the run fails",
+    )
+    return parser
+
+
+def data_format(path: str) -> str:
+    """prepare.py writes Parquet folders; anything else is read as SUSY CSV."""
+    return "parquet" if os.path.isdir(path) else "csv"
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+def config_of(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything that makes two runs comparable; runs of one sweep must share it."""
+    return {
+        "dataset": {
+            "fingerprint": args.dataset_fingerprint,
+            "rows": args.dataset_rows,
+            "source": args.dataset_source,
+            "format": data_format(args.data),
+        },
+        "params": {
+            "k": args.k,
+            "max_iter": args.max_iter,
+            "tol": args.tol,
+            "seed": args.seed,
+            "init_mode": args.init_mode,
+            "solver": args.solver,
+        },
+        "cores_per_worker": args.cores_per_worker,
+        "executor_memory": args.executor_memory,
+        "driver_memory": args.driver_memory,
+        "partitions": args.partitions,
+        "spark_version": args.spark_version,
+        "image": args.image,
+        "conf": dict(sorted(args.confs)),
+    }
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def config_diff(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted names of the fields that differ between two configs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        names: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            names += config_diff(old.get(key), new.get(key), f"{prefix}{key}.")
+        return names
+    return [] if old == new else [prefix.rstrip(".") or "config"]
+
+
+# --- the record --------------------------------------------------------------------------
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def new_record(args: argparse.Namespace) -> dict[str, Any]:
+    """A failed record with everything known before Spark starts; the job fills it in."""
+    config = config_of(args)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "sweep_id": args.sweep_id,
+        "run_id": args.run_id,
+        "workers": args.workers,
+        "cores_per_worker": args.cores_per_worker,
+        "executor_memory": args.executor_memory,
+        "partitions": args.partitions,
+        "dataset": {
+            "path": args.data,
+            "format": config["dataset"]["format"],
+            "rows": args.dataset_rows,
+            "fingerprint": args.dataset_fingerprint,
+            "source": args.dataset_source,
+        },
+        "params": dict(config["params"]),
+        "config": config,
+        "config_hash": config_hash(config),
+        "application_id": None,
+        "executors": [],
+        "iterations": None,
+        "cost": None,
+        "timings": {
+            "session_s": None,
+            "executors_s": None,
+            "load_s": None,
+            "fit_s": None,
+            "iteration_s": None,
+            "total_s": None,
+        },
+        "spark_version": None,
+        "started_at": now_iso(),
+        "host": {
+            "cpus": os.cpu_count() or 1,
+            "mem_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+        },
+        "status": "failed",
+        "error": None,
+    }
+
+
+def error_kind(text: str) -> str:
+    """Classify a failure from its full text; memory first, as a killed executor is also lost."""
+    if _OOM.search(text):
+        return "oom"
+    if _EXECUTOR_LOST.search(text):
+        return "executor_lost"
+    return "exception"
+
+
+def set_error(record: dict[str, Any], kind: str, message: str) -> None:
+    record["status"] = "failed"
+    record["error"] = {"kind": kind, "message": message[:MESSAGE_CHARS]}
+
+
+def write_json(path: str, record: dict[str, Any]) -> None:
+    """Write atomically: readers see the old file or the whole new one, never a part.
+
+    NaN and infinities are refused: they are not JSON, and one would block the report.
+    """
+    text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    # Not tempfile.mkstemp: its 0600 mode would hide the results from users outside the
+    # container.
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# --- a driver that died ------------------------------------------------------------------
+
+
+def failure_kind(exit_code: int, output: str, elapsed: float, timeout: float | None) -> str:
+    """Why spark-submit ended without a record of its own."""
+    if timeout is not None and exit_code in _TIMEOUT_CODES and elapsed >= timeout:
+        return "timeout"
+    if re.search(r"OutOfMemoryError|Java heap space", output):
+        return "oom"
+    if exit_code == _SIGKILL:
+        # A SIGKILL of the driver: the kernel's OOM killer or a person; the message says
+        # which cannot be told apart from here.
+        return "killed"
+    return "exit"
+
+
+def failure_record(
+    args: argparse.Namespace,
+    *,
+    exit_code: int,
+    output: str,
+    elapsed: float,
+    timeout: float | None,
+    started_at: str | None,
+) -> dict[str, Any]:
+    record = new_record(args)
+    if started_at:
+        record["started_at"] = started_at
+    record["timings"]["total_s"] = elapsed
+    kind = failure_kind(exit_code, output, elapsed, timeout)
+    limit = f" (limit {timeout:g} s)" if kind == "timeout" else ""
+    signal = " (SIGKILL: the kernel's OOM killer or a kill)" if exit_code == _SIGKILL else ""
+    head = f"spark-submit exited with {exit_code}{signal} after {elapsed:.1f} s{limit}"
+    tail = output.strip()[-(MESSAGE_CHARS - len(head) - 2) :]
+    set_error(record, kind, f"{head}: {tail}" if tail else head)
+    return record
+
+
+# --- resume ------------------------------------------------------------------------------
+
+
+def plan(runs_dir: str, config: dict[str, Any], sweep_id: str) -> list[str]:
+    """Run ids already done with this config; RunError when the folder holds another config."""
+    wanted = config_hash(config)
+    done: list[str] = []
+    names = sorted(os.listdir(runs_dir)) if os.path.isdir(runs_dir) else []
+    for name in names:
+        if not RUN_FILE.fullmatch(name):
+            continue
+        path = os.path.join(runs_dir, name)
+        try:
+            with open(path, encoding="utf-8") as stream:
+                record = json.load(stream)
+        except (OSError, ValueError) as exc:
+            raise RunError("resume", f"{path} cannot be read ({exc}); move it away") from exc
+        if record.get("config_hash") != wanted:
+            old = record.get("config")
+            fields = config_diff(old, config) if isinstance(old, dict) else ["config"]
+            raise RunError(
+                "resume",
+                f"sweep {sweep_id} already holds {name} measured with other settings "
+                f"({', '.join(fields) or 'config'} differ); use a new sweep id, or the "
+                "same settings to resume it",
+            )
+        if record.get("status") == "ok":
+            done.append(name.removesuffix(".json"))
+    return done
+
+
+def _read_args(args_json: str, parser: argparse.ArgumentParser) -> argparse.Namespace:
+    argv = json.loads(args_json)
+    if not isinstance(argv, list) or not all(isinstance(item, str) for item in argv):
+        raise SystemExit("--job-args must be a JSON list of strings")
+    return parser.parse_args(argv)
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """`plan`: print the run ids already done, as JSON; `failure`: write a failed record."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan_cmd = commands.add_parser("plan", help="the sweep's resume check")
+    plan_cmd.add_argument("--runs-dir", required=True)
+    plan_cmd.add_argument("--sweep-id", required=True, type=SWEEP_ID)
+    plan_cmd.add_argument("--job-args", required=True, help="the job's config arguments, JSON")
+    failure = commands.add_parser("failure", help="record a run whose driver died")
+    failure.add_argument("--exit-code", required=True, type=int)
+    failure.add_argument("--elapsed", required=True, type=_non_negative_float)
+    failure.add_argument("--timeout", type=_non_negative_float, default=None)
+    failure.add_argument("--started-at", default=None)
+    failure.add_argument("--job-args", required=True, help="the job's arguments, JSON")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+
+    if args.command == "plan":
+        config_parser = argparse.ArgumentParser(prog="job arguments")
+        add_config_arguments(config_parser)
+        job = _read_args(args.job_args, config_parser)
+        try:
+            done = plan(args.runs_dir, config_of(job), args.sweep_id)
+        except RunError as exc:
+            print(f"runrecord: {exc}", file=sys.stderr)
+            return 3
+        print(json.dumps({"done": done, "config_hash": config_hash(config_of(job))}))
+        return 0
+
+    job = _read_args(args.job_args, job_parser("job arguments"))
+    # The driver's output comes on stdin: it can be long, and an argument would show in ps.
+    output = sys.stdin.read() if not sys.stdin.isatty() else ""
+    record = failure_record(
+        job,
+        exit_code=args.exit_code,
+        output=output,
+        elapsed=args.elapsed,
+        timeout=args.timeout,
+        started_at=args.started_at,
+    )
+    earlier = _read_record(job.out)
+    if earlier is not None and args.started_at and earlier.get("started_at", "") >= args.started_at:
+        # The job lived long enough to write this attempt's record itself: it knows more.
+        record = earlier
+    else:
+        write_json(job.out, record)
+    print(json.dumps(record))
+    return 0
+
+
+def _read_record(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            record = json.load(stream)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
