@@ -7,7 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 WORKERS ?= 5
 REPEATS ?= 1
-ROWS ?= 5000000
+# Empty: the default of inventory/group_vars/all.yml (sparksweep_rows).
+ROWS ?=
 SWEEP_ID ?=
 
 VENV_ABS := $(abspath $(VENV))
@@ -28,7 +29,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 sweep: setup
-	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) --rows $(ROWS) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),)
+	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) $(if $(ROWS),--rows $(ROWS),) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),)
 
 test: setup lint unit molecule integration
 

@@ -130,6 +130,11 @@ class SweepProgress:
         self._write(f"[{elapsed:7.1f}s] {self._run:<6} {text}")
 
     def __call__(self, event: dict[str, Any]) -> bool:
+        # Ansible's warnings are shown, not hidden with the rest of its output: each one is
+        # a bug of ours.
+        for line in str(event.get("stdout", "")).splitlines():
+            if "WARNING]" in line:
+                self._line(f"ansible: {line.strip()}")
         data = event.get("event_data", {})
         task = data.get("task", "")
         kind = event.get("event")

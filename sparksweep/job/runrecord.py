@@ -359,7 +359,7 @@ def plan(runs_dir: str, config: dict[str, Any], sweep_id: str) -> list[str]:
             raise RunError(
                 "resume",
                 f"sweep {sweep_id} already holds {name} measured with other settings "
-                f"({', '.join(fields) or 'config'} differ); use a new sweep id, or the "
+                f"(different {', '.join(fields) or 'config'}); use a new sweep id, or the "
                 "same settings to resume it",
             )
         if record.get("status") == "ok":

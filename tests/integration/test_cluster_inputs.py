@@ -39,6 +39,11 @@ def before() -> Iterator[list[str]]:
         ({"workers": 2, "spark_workers_max": 1}, "from 1 to 1 (got 2)"),
         ({"workers": 1, "spark_worker_memory": "2q"}, "spark_worker_memory=2q"),
         ({"workers": 1, "spark_master_daemon_memory": "lots"}, "(got lots)"),
+        (
+            {"workers": 1, "spark_job_executor_memory": "3g"},
+            "each executor asks for 1 cores and 3g, but a worker offers 1 cores and 2g",
+        ),
+        ({"workers": 1, "spark_job_driver_memory": "3g"}, "must fit the master container's 4g"),
     ],
 )
 def test_bad_input_is_refused_before_anything_is_touched(

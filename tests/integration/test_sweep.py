@@ -1,26 +1,130 @@
-"""The product end to end: real Docker, real Spark, real Ansible, through the wrapper."""
+"""The product end to end: real Docker, real Spark, real Ansible, through the wrapper.
+
+One sweep (w = 1 and 2) carries most checks, to keep one cluster for many of them: while it
+runs, a second sweep is refused, and a worker is killed in the middle of the w=2 fit; a
+re-run then resumes the failed run only.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import subprocess
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
+from sparksweep import lock
 from sparksweep.cli import main
-from sparksweep.runner import REPO_ROOT, run_playbook, run_sweep
+from sparksweep.results import load_runs
+from sparksweep.runner import REPO_ROOT, PlaybookResult, run_playbook, run_sweep
 
 SCHEMA = json.loads((REPO_ROOT / "sparksweep" / "schemas" / "run.schema.json").read_text())
 ROWS = 50_000
+MASTER = "spark-master"
+
+# Run inside the master container, where the driver serves its REST API on 4040: is the
+# application of this run (named "sparksweep <sweep> <run>") inside KMeans.fit?
+_IN_FIT = """
+import json, sys, urllib.request
+base = "http://localhost:4040/api/v1/applications"
+try:
+    for app in json.load(urllib.request.urlopen(base, timeout=3)):
+        if app["name"] == sys.argv[1]:
+            jobs = json.load(urllib.request.urlopen(f"{base}/{app['id']}/jobs", timeout=3))
+            if any(job.get("jobGroup") == "sparksweep-fit" for job in jobs):
+                print("fit")
+except OSError:
+    pass
+"""
+# SIGKILL for the job's Python driver: the process that would write its own record.
+_KILL_DRIVER = """
+import os, signal
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+    except OSError:
+        continue
+    if len(argv) > 1 and argv[1] == b"/workspace/src/kmeans.py" and b"python" in argv[0]:
+        os.kill(int(pid), signal.SIGKILL)
+        print(pid)
+"""
 
 
 def validate(path: Path) -> dict:
     doc = json.loads(path.read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     return doc
+
+
+def docker(*args: str) -> str:
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def wait_until_fitting(sweep_id: str, run_id: str, failed: Callable[[], bool]) -> None:
+    """Poll the driver until the run is inside KMeans.fit (or its sweep has ended)."""
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline and not failed():
+        probe = subprocess.run(
+            ["docker", "exec", MASTER, "python", "-c", _IN_FIT, f"sparksweep {sweep_id} {run_id}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.stdout.strip() == "fit":
+            return
+        time.sleep(1)
+    pytest.fail(f"run {run_id} of sweep {sweep_id} never reached its fit")
+
+
+@dataclass
+class Background:
+    """A callable run in a thread; its result or exception kept for the test."""
+
+    target: Callable[[], Any]
+    result: Any = None
+    error: BaseException | None = None
+    thread: threading.Thread = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.result = self.target()
+        except BaseException as exc:
+            self.error = exc
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def join(self) -> Any:
+        self.thread.join(timeout=1800)
+        assert not self.thread.is_alive(), "the background run did not end"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+@dataclass
+class SweepRun:
+    folder: Path
+    lines: list[str]
+    second_code: int
+    second_error: str
+    second_seconds: float
+    w1_bytes: bytes
 
 
 @pytest.fixture(scope="module")
@@ -38,52 +142,204 @@ def teardown_after(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def sweep(results_dir: Path) -> Path:
-    """One real sweep, w = 1 and 2, on a generated set of 50,000 rows."""
+def sweep(results_dir: Path) -> SweepRun:
+    """One real sweep, w = 1 and 2, on 50,000 generated rows, disturbed twice while it runs."""
+    sweep_id = f"it-{uuid.uuid4().hex[:8]}"
     lines: list[str] = []
-    folder = run_sweep(
-        workers=2,
-        rows=ROWS,
-        sweep_id=f"it-{uuid.uuid4().hex[:8]}",
-        results_dir=results_dir,
-        write=lines.append,
+    first = Background(
+        lambda: run_sweep(
+            workers=2, rows=ROWS, sweep_id=sweep_id, results_dir=results_dir, write=lines.append
+        )
     )
-    assert any("job running" in line for line in lines), "no progress was reported"
-    assert any("w2-r1: ok" in line for line in lines), lines
-    return folder
+    while sweep_id not in lock.lock_path().read_text(errors="replace") and not first.done():
+        time.sleep(0.2)
+
+    # A second sweep while the first one runs.
+    stderr = io.StringIO()
+    started = time.monotonic()
+    with contextlib.redirect_stderr(stderr):
+        code = main(
+            [
+                *("run", "--workers", "1", "--rows", str(ROWS)),
+                *("--sweep-id", f"{sweep_id}-second", "--results-dir", str(results_dir)),
+            ]
+        )
+    seconds = time.monotonic() - started
+
+    # One of the two workers killed in the middle of the w=2 fit.
+    wait_until_fitting(sweep_id, "w2-r1", first.done)
+    docker("kill", "spark-worker-2")
+
+    folder = first.join()
+    return SweepRun(
+        folder=folder,
+        lines=lines,
+        second_code=code,
+        second_error=stderr.getvalue(),
+        second_seconds=seconds,
+        w1_bytes=(folder / "runs" / "w1-r1.json").read_bytes(),
+    )
 
 
-def test_sweep_writes_one_valid_ok_json_per_worker_count(sweep: Path) -> None:
-    runs = sorted((sweep / "runs").glob("*.json"))
-    assert [p.name for p in runs] == ["w1-r1.json", "w2-r1.json"]
-    for path, workers in zip(runs, (1, 2), strict=True):
-        doc = validate(path)
-        assert doc["status"] == "ok", doc["error"]
-        assert doc["workers"] == workers
-        assert doc["dataset"]["rows"] == ROWS
-        assert doc["dataset"]["source"] == "synthetic"
-        assert doc["iterations"] >= 1
-        assert 0 < doc["timings"]["fit_s"] < doc["timings"]["total_s"]
+def test_a_second_sweep_is_refused_at_once_naming_the_first(
+    sweep: SweepRun, results_dir: Path
+) -> None:
+    assert sweep.second_code == 3
+    assert sweep.second_seconds < 5
+    assert f"sweep {sweep.folder.name} is running" in sweep.second_error
+    assert len(sweep.second_error.strip().splitlines()) == 1
+    assert not (results_dir / f"{sweep.folder.name}-second").exists()
 
 
-def test_report_through_the_cli(sweep: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["report", str(sweep)]) == 0
-    report = json.loads((sweep / "report.json").read_text())
+def test_the_sweep_reports_progress_and_no_ansible_warning(sweep: SweepRun) -> None:
+    assert any("job running" in line for line in sweep.lines), sweep.lines
+    assert any("w1-r1: ok" in line for line in sweep.lines), sweep.lines
+    assert any("w2-r1: failed executor_lost" in line for line in sweep.lines), sweep.lines
+    assert [line for line in sweep.lines if "WARNING]" in line] == []
+
+
+def test_the_w1_run_proves_its_one_executor(sweep: SweepRun) -> None:
+    doc = validate(sweep.folder / "runs" / "w1-r1.json")
+    assert doc["status"] == "ok", doc["error"]
+    assert doc["workers"] == 1
+    assert doc["dataset"]["rows"] == ROWS
+    assert doc["dataset"]["source"] == "synthetic"
+    assert doc["iterations"] >= 1
+    assert 0 < doc["timings"]["fit_s"] < doc["timings"]["total_s"]
+    assert doc["application_id"].startswith("app-")
+    (executor,) = doc["executors"]
+    assert executor["cores"] == 1 and executor["tasks"] > 0 and executor["removed"] is None
+    assert executor["host"].startswith("spark-worker-1:")
+
+
+def test_a_worker_killed_in_the_fit_fails_the_run_as_executor_lost(sweep: SweepRun) -> None:
+    doc = validate(sweep.folder / "runs" / "w2-r1.json")
+    assert doc["status"] == "failed"
+    assert doc["error"]["kind"] == "executor_lost", doc["error"]["message"]
+    assert "executors changed during the timed phases: lost" in doc["error"]["message"]
+    lost = [e for e in doc["executors"] if e["removed"]]
+    assert [e["host"].split(":")[0] for e in lost] == ["spark-worker-2"]
+    assert f"{lost[0]['id']} on spark-worker-2" in doc["error"]["message"]
+
+
+@pytest.fixture(scope="module")
+def resumed(sweep: SweepRun, results_dir: Path) -> Path:
+    """The same sweep id again: only the failed run is run again."""
+    return run_sweep(
+        workers=2, rows=ROWS, sweep_id=sweep.folder.name, results_dir=results_dir, write=print
+    )
+
+
+def test_rerun_resumes_only_the_failed_run(sweep: SweepRun, resumed: Path) -> None:
+    assert (resumed / "runs" / "w1-r1.json").read_bytes() == sweep.w1_bytes
+    doc = validate(resumed / "runs" / "w2-r1.json")
+    assert doc["status"] == "ok", doc["error"]
+    assert sorted(e["host"].split(":")[0] for e in doc["executors"]) == [
+        "spark-worker-1",
+        "spark-worker-2",
+    ]
+    assert [e["cores"] for e in doc["executors"]] == [1, 1]
+    assert len({run["config_hash"] for run in load_runs(resumed)}) == 1
+
+
+def test_report_through_the_cli(resumed: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(resumed)]) == 0
+    report = json.loads((resumed / "report.json").read_text())
     p = report["amdahl"]["parallel_fraction"]
     assert 0.0 <= p <= 1.0
     assert report["amdahl"]["serial_fraction"] == pytest.approx(1.0 - p)
-    assert (sweep / "report.md").stat().st_size > 0
-    assert (sweep / "speedup.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (resumed / "report.md").stat().st_size > 0
+    assert (resumed / "speedup.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "workers" in capsys.readouterr().out
 
 
-def test_rerun_resumes_only_the_missing_run(sweep: Path, results_dir: Path) -> None:
-    kept = sweep / "runs" / "w1-r1.json"
-    kept_bytes = kept.read_bytes()
-    (sweep / "runs" / "w2-r1.json").unlink()
-    run_sweep(workers=2, rows=ROWS, sweep_id=sweep.name, results_dir=results_dir, write=print)
-    assert kept.read_bytes() == kept_bytes, "an ok run was run again"
-    assert validate(sweep / "runs" / "w2-r1.json")["status"] == "ok"
+def test_a_changed_config_under_the_same_sweep_id_is_refused(
+    resumed: Path, results_dir: Path
+) -> None:
+    before = {p.name: p.read_bytes() for p in (resumed / "runs").iterdir()}
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = main(
+            [
+                *("run", "--workers", "2", "--rows", str(ROWS), "--sweep-id", resumed.name),
+                *("--results-dir", str(results_dir), "-e", "spark_job_k=12"),
+            ]
+        )
+    assert code == 1
+    assert "measured with other settings (different params.k)" in stderr.getvalue()
+    assert "new sweep id" in stderr.getvalue()
+    assert {p.name: p.read_bytes() for p in (resumed / "runs").iterdir()} == before
+
+
+def sweep_vars(results_dir: Path, sweep_id: str, **more: Any) -> dict[str, Any]:
+    return {
+        "workers": 1,
+        "rows": ROWS,
+        "sweep_id": sweep_id,
+        "results_dir": str(results_dir),
+        "sparksweep_report_enabled": False,
+        **more,
+    }
+
+
+def assert_clean(result: PlaybookResult) -> None:
+    assert result.ok, result.failures
+    assert result.warnings == []
+
+
+def test_worker_cores_reach_the_executors_and_the_record(results_dir: Path, tmp_path: Path) -> None:
+    sweep_id = f"cores-{uuid.uuid4().hex[:8]}"
+    result = run_playbook(
+        "playbooks/sweep.yml",
+        extravars=sweep_vars(results_dir, sweep_id, spark_worker_cores=2),
+        private_data_dir=tmp_path,
+    )
+    assert_clean(result)
+    doc = validate(results_dir / sweep_id / "runs" / "w1-r1.json")
+    assert doc["status"] == "ok", doc["error"]
+    assert doc["cores_per_worker"] == doc["config"]["cores_per_worker"] == 2
+    assert [e["cores"] for e in doc["executors"]] == [2]
+
+
+def test_a_run_short_of_executors_fails_within_its_wait(results_dir: Path, tmp_path: Path) -> None:
+    sweep_id = f"missing-{uuid.uuid4().hex[:8]}"
+    result = run_playbook(
+        "tests/integration/playbooks/missing_executor.yml",
+        extravars={"spark_job_sweep_id": sweep_id, "rows": ROWS, "results_dir": str(results_dir)},
+        private_data_dir=tmp_path,
+    )
+    assert_clean(result)
+    doc = validate(results_dir / sweep_id / "runs" / "w2-r1.json")
+    assert doc["status"] == "failed"
+    assert doc["error"]["kind"] == "executors_missing", doc["error"]["message"]
+    message = doc["error"]["message"]
+    assert "wanted exactly 2 executors with 1 cores each within 15 s" in message
+    assert "registered: 0 on spark-worker-1:" in message
+    assert doc["timings"]["total_s"] < 120
+    assert doc["timings"]["load_s"] is None
+
+
+def test_a_killed_driver_is_recorded_by_the_python_writer(
+    results_dir: Path, tmp_path: Path
+) -> None:
+    sweep_id = f"sigkill-{uuid.uuid4().hex[:8]}"
+    sweep = Background(
+        lambda: run_playbook(
+            "playbooks/sweep.yml",
+            extravars=sweep_vars(results_dir, sweep_id),
+            private_data_dir=tmp_path,
+        )
+    )
+    wait_until_fitting(sweep_id, "w1-r1", sweep.done)
+    assert docker("exec", MASTER, "python", "-c", _KILL_DRIVER).strip()
+
+    assert_clean(sweep.join())
+    (doc,) = load_runs(results_dir / sweep_id)  # schema v2, by the report's own loader
+    assert doc["schema_version"] == 2
+    assert doc["status"] == "failed"
+    assert doc["error"]["kind"] == "killed", doc["error"]["message"]
+    assert doc["error"]["message"].startswith("spark-submit exited with 137 (SIGKILL")
+    assert doc["config"]["cores_per_worker"] == 1
 
 
 def test_executor_out_of_memory_is_recorded_as_failed_oom(
@@ -94,20 +350,17 @@ def test_executor_out_of_memory_is_recorded_as_failed_oom(
     sweep_id = f"oom-{uuid.uuid4().hex[:8]}"
     result = run_playbook(
         "playbooks/sweep.yml",
-        extravars={
-            "workers": 1,
-            "rows": ROWS,
-            "sweep_id": sweep_id,
-            "results_dir": str(results_dir),
-            "spark_job_k": 40_000,
-            "spark_job_solver": "block",
-            "spark_job_max_iter": 2,
-            "spark_job_executor_memory": "512m",
-            "sparksweep_report_enabled": False,
-        },
+        extravars=sweep_vars(
+            results_dir,
+            sweep_id,
+            spark_job_k=40_000,
+            spark_job_solver="block",
+            spark_job_max_iter=2,
+            spark_job_executor_memory="512m",
+        ),
         private_data_dir=tmp_path,
     )
-    assert result.ok, "a failed run must be recorded, not fail the sweep"
+    assert_clean(result)
     doc = validate(results_dir / sweep_id / "runs" / "w1-r1.json")
     assert doc["status"] == "failed"
     assert doc["error"]["kind"] == "oom", doc["error"]["message"][:500]

@@ -114,7 +114,7 @@ def test_resume_with_a_changed_k_is_refused_naming_k(
     message = capsys.readouterr().err.strip()
     assert len(message.splitlines()) == 1
     assert "w1-r1.json" in message
-    assert "dataset.rows, params.k differ" in message
+    assert "(different dataset.rows, params.k)" in message
     assert "new sweep id" in message
 
 
