@@ -28,7 +28,7 @@ from sparksweep.results import load_runs
 from sparksweep.runner import REPO_ROOT, PlaybookResult, run_playbook, run_sweep
 
 SCHEMA = json.loads((REPO_ROOT / "sparksweep" / "schemas" / "run.schema.json").read_text())
-ROWS = 50_000
+ROWS = 20_000
 MASTER = "spark-master"
 
 # Run inside the master container, where the driver serves its REST API on 4040: is the
@@ -143,7 +143,7 @@ def teardown_after(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def sweep(results_dir: Path) -> SweepRun:
-    """One real sweep, w = 1 and 2, on 50,000 generated rows, disturbed twice while it runs."""
+    """One real sweep, w = 1 and 2, on 20,000 generated rows, disturbed twice while it runs."""
     sweep_id = f"it-{uuid.uuid4().hex[:8]}"
     lines: list[str] = []
     first = Background(
@@ -271,96 +271,62 @@ def test_a_changed_config_under_the_same_sweep_id_is_refused(
     assert {p.name: p.read_bytes() for p in (resumed / "runs").iterdir()} == before
 
 
-def sweep_vars(results_dir: Path, sweep_id: str, **more: Any) -> dict[str, Any]:
-    return {
-        "workers": 1,
-        "rows": ROWS,
-        "sweep_id": sweep_id,
-        "results_dir": str(results_dir),
-        "sparksweep_report_enabled": False,
-        **more,
-    }
-
-
 def assert_clean(result: PlaybookResult) -> None:
     assert result.ok, result.failures
     assert result.warnings == []
 
 
-def test_worker_cores_reach_the_executors_and_the_record(results_dir: Path, tmp_path: Path) -> None:
-    sweep_id = f"cores-{uuid.uuid4().hex[:8]}"
-    result = run_playbook(
-        "playbooks/sweep.yml",
-        extravars=sweep_vars(results_dir, sweep_id, spark_worker_cores=2),
-        private_data_dir=tmp_path,
+@pytest.fixture(scope="module")
+def faults(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tests/integration/playbooks/faults.yml: four runs on one 2-core worker, the last
+    one's driver killed with SIGKILL in the middle of its fit."""
+    test_id = f"faults-{uuid.uuid4().hex[:8]}"
+    play = Background(
+        lambda: run_playbook(
+            "tests/integration/playbooks/faults.yml",
+            extravars={
+                "sparksweep_test_id": test_id,
+                "rows": ROWS,
+                "results_dir": str(results_dir),
+                "spark_worker_cores": 2,
+            },
+            private_data_dir=tmp_path_factory.mktemp("faults"),
+        )
     )
-    assert_clean(result)
-    doc = validate(results_dir / sweep_id / "runs" / "w1-r1.json")
+    wait_until_fitting(f"{test_id}-sigkill", "w1-r1", play.done)
+    assert docker("exec", MASTER, "python", "-c", _KILL_DRIVER).strip()
+    assert_clean(play.join())
+    return test_id
+
+
+def test_worker_cores_reach_the_executors_and_the_record(faults: str, results_dir: Path) -> None:
+    doc = validate(results_dir / f"{faults}-cores" / "runs" / "w1-r1.json")
     assert doc["status"] == "ok", doc["error"]
     assert doc["cores_per_worker"] == doc["config"]["cores_per_worker"] == 2
     assert [e["cores"] for e in doc["executors"]] == [2]
 
 
-def test_a_run_short_of_executors_fails_within_its_wait(results_dir: Path, tmp_path: Path) -> None:
-    sweep_id = f"missing-{uuid.uuid4().hex[:8]}"
-    result = run_playbook(
-        "tests/integration/playbooks/missing_executor.yml",
-        extravars={"spark_job_sweep_id": sweep_id, "rows": ROWS, "results_dir": str(results_dir)},
-        private_data_dir=tmp_path,
-    )
-    assert_clean(result)
-    doc = validate(results_dir / sweep_id / "runs" / "w2-r1.json")
+def test_a_run_short_of_executors_fails_within_its_wait(faults: str, results_dir: Path) -> None:
+    doc = validate(results_dir / f"{faults}-missing" / "runs" / "w2-r1.json")
     assert doc["status"] == "failed"
     assert doc["error"]["kind"] == "executors_missing", doc["error"]["message"]
     message = doc["error"]["message"]
-    assert "wanted exactly 2 executors with 1 cores each within 15 s" in message
+    assert "wanted exactly 2 executors with 2 cores each within 15 s" in message
     assert "registered: 0 on spark-worker-1:" in message
     assert doc["timings"]["total_s"] < 120
     assert doc["timings"]["load_s"] is None
 
 
-def test_a_killed_driver_is_recorded_by_the_python_writer(
-    results_dir: Path, tmp_path: Path
-) -> None:
-    sweep_id = f"sigkill-{uuid.uuid4().hex[:8]}"
-    sweep = Background(
-        lambda: run_playbook(
-            "playbooks/sweep.yml",
-            extravars=sweep_vars(results_dir, sweep_id),
-            private_data_dir=tmp_path,
-        )
-    )
-    wait_until_fitting(sweep_id, "w1-r1", sweep.done)
-    assert docker("exec", MASTER, "python", "-c", _KILL_DRIVER).strip()
+def test_executor_out_of_memory_is_recorded_as_failed_oom(faults: str, results_dir: Path) -> None:
+    doc = validate(results_dir / f"{faults}-oom" / "runs" / "w1-r1.json")
+    assert doc["status"] == "failed"
+    assert doc["error"]["kind"] == "oom", doc["error"]["message"][:500]
 
-    assert_clean(sweep.join())
-    (doc,) = load_runs(results_dir / sweep_id)  # schema v2, by the report's own loader
+
+def test_a_killed_driver_is_recorded_by_the_python_writer(faults: str, results_dir: Path) -> None:
+    (doc,) = load_runs(results_dir / f"{faults}-sigkill")  # schema v2, by the report's loader
     assert doc["schema_version"] == 2
     assert doc["status"] == "failed"
     assert doc["error"]["kind"] == "killed", doc["error"]["message"]
     assert doc["error"]["message"].startswith("spark-submit exited with 137 (SIGKILL")
-    assert doc["config"]["cores_per_worker"] == 1
-
-
-def test_executor_out_of_memory_is_recorded_as_failed_oom(
-    results_dir: Path, tmp_path: Path
-) -> None:
-    # 40,000 centres make the block solver's distance matrix far larger than a 512 MiB
-    # executor heap: a real java.lang.OutOfMemoryError in the executors.
-    sweep_id = f"oom-{uuid.uuid4().hex[:8]}"
-    result = run_playbook(
-        "playbooks/sweep.yml",
-        extravars=sweep_vars(
-            results_dir,
-            sweep_id,
-            spark_job_k=40_000,
-            spark_job_solver="block",
-            spark_job_max_iter=2,
-            spark_job_executor_memory="512m",
-        ),
-        private_data_dir=tmp_path,
-    )
-    assert_clean(result)
-    doc = validate(results_dir / sweep_id / "runs" / "w1-r1.json")
-    assert doc["status"] == "failed"
-    assert doc["error"]["kind"] == "oom", doc["error"]["message"][:500]
+    assert doc["config"]["cores_per_worker"] == 2
