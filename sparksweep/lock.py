@@ -41,18 +41,38 @@ def _holder_text(path: Path) -> str:
         return "another sweep is running"
 
 
+def _holder_alive(path: Path) -> bool:
+    """Whether the process the lock file names still runs (True when it cannot tell)."""
+    try:
+        pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    return Path(f"/proc/{pid}").exists()
+
+
+def _busy(path: Path) -> SweepBusyError:
+    return SweepBusyError(
+        f"{_holder_text(path)}; one sweep at a time shares this machine's cluster. "
+        f"Wait for it with `flock {path} true`, then run again"
+    )
+
+
 def acquire(sweep_id: str, path: Path | None = None) -> int:
     """The locked file's descriptor; SweepBusyError at once when another sweep holds it."""
     path = path or lock_path()
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SweepBusyError(
-            f"{_holder_text(path)}; one sweep at a time shares this machine's cluster. "
-            f"Wait for it with `flock {path} true`, then run again"
-        ) from None
+    # A holder whose process has ended lets go within its poll; a playbook run right after
+    # another (Molecule's converge, then idempotence) waits for that, and no longer.
+    deadline = time.monotonic() + _POLL_S * 3
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if _holder_alive(path) or time.monotonic() >= deadline:
+                os.close(fd)
+                raise _busy(path) from None
+            time.sleep(_POLL_S / 10)
     holder = {
         "sweep_id": sweep_id,
         "pid": os.getpid(),

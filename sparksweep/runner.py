@@ -104,21 +104,23 @@ def run_playbook(
     )
 
 
-# Task names of the sweep whose completion marks a phase worth a line of progress. Lines
-# are written when such a task has run (not when it was skipped), so they read as done.
-_PHASES = {
-    "Build the Spark image through the engine's API": "image built or reused",
-    "Generate the SUSY-shaped synthetic set": "data: synthetic set generated or found",
-    "Validate the CSV": "data: CSV validated",
-    "Convert in a one-shot container with Spark in local mode": "data: converted to Parquet",
-    "Wait until the master's REST endpoint answers": "master ALIVE",
-    "Remove every worker volume": "workers removed with their volumes",
-    "Wait until the master reports exactly the wanted ALIVE workers": "workers ALIVE",
+# The sweep's phases, as roles/spark_sweep marks them: a debug task whose msg holds
+# sparksweep_phase and the fields each line names. Markers, not task names, so renaming a
+# task cannot silently end its progress line (tests/unit/test_runner.py checks both sides).
+PHASES = {
+    "sweep_started": "sweep {sweep_id} started",
+    "cluster_ready": "image built or reused, master ALIVE",
+    "data_preparing": "data: preparing (generated, validated and converted once per data set)",
+    "planned": "data ready; {runs} runs planned, already done: {done}",
+    "workers_removed": "workers removed with their volumes",
+    "workers_alive": "workers ALIVE",
+    "job_running": "job running",
+    "run_done": "{run_id}: {status} {text}",
 }
 
 
 class SweepProgress:
-    """One line per phase of the sweep: which w, which phase, elapsed time."""
+    """One line per phase of the sweep: which run, which phase, elapsed time."""
 
     def __init__(self, write: Callable[[str], None]) -> None:
         self._write = write
@@ -135,20 +137,23 @@ class SweepProgress:
         for line in str(event.get("stdout", "")).splitlines():
             if "WARNING]" in line:
                 self._line(f"ansible: {line.strip()}")
-        data = event.get("event_data", {})
-        task = data.get("task", "")
-        kind = event.get("event")
-        if kind == "playbook_on_task_start":
-            if task.startswith("Start run ") and "{" not in task:
-                self._run = task.removeprefix("Start run ")
-            elif task.startswith("Submit the K-Means job"):
-                self._line("job running")
-        elif kind == "runner_on_ok":
-            if task in _PHASES:
-                self._line(_PHASES[task])
-            elif task == "Show how the run went":
-                self._line(str(data.get("res", {}).get("msg", "")).splitlines()[0])
+        if event.get("event") != "runner_on_ok":
+            return True
+        marker = (event.get("event_data", {}).get("res") or {}).get("msg")
+        if isinstance(marker, dict) and marker.get("sparksweep_phase") in PHASES:
+            self._run = str(marker.get("run_id", self._run))
+            fields = {key: value for key, value in marker.items() if key != "sparksweep_phase"}
+            if isinstance(fields.get("done"), list):
+                fields["done"] = ", ".join(fields["done"]) or "none"
+            self._line(PHASES[marker["sparksweep_phase"]].format_map(_Blank(fields)).strip())
         return True
+
+
+class _Blank(dict[str, Any]):
+    """A marker without a field its line names still gives a line."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def run_sweep(

@@ -57,7 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fingerprint",
         required=True,
         type=_fingerprint,
-        help="the CSV's sha256, as sparksweep.data.fingerprint gives it; names the folder",
+        help="sha256:<hex> of the CSV (the spark_job role computes it); names the folder",
     )
     return parser.parse_args(argv)
 

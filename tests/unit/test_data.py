@@ -1,9 +1,10 @@
-"""The synthetic SUSY generator, the CSV validator and the fingerprint."""
+"""The synthetic SUSY generator, its model file and the CSV validator."""
 
 import gzip
-import hashlib
+import json
 import math
 import tracemalloc
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -11,11 +12,10 @@ import pytest
 from scipy import stats
 
 from sparksweep import data
-from sparksweep.data import SUSY_COLUMNS
+from sparksweep.data import SUSY_COLUMNS, checker
 from sparksweep.errors import DataError
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "SUSY-sample-10k.csv"
-SAMPLE_SHA256 = "529624b3d586e811ba7ef64cab23dca1d3d94b78b5e19d7f5f309a8834205f73"
 ROWS = 20_000
 MT2 = SUSY_COLUMNS.index("mt2")
 
@@ -211,7 +211,7 @@ def test_validate_counts_lines_across_read_blocks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Blocks of 1,000 bytes split lines between reads, as 8 MiB blocks do on real files.
-    monkeypatch.setattr(data, "_READ_BYTES", 1_000)
+    monkeypatch.setattr(checker, "_READ_BYTES", 1_000)
     lines = [GOOD] * 300
     good = write_lines(tmp_path / "good.csv", lines)
     no_final_newline = tmp_path / "tail.csv"
@@ -243,28 +243,19 @@ def test_validate_accepts_the_real_sample() -> None:
     assert data.validate_csv(SAMPLE) == 10_000
 
 
-def test_fingerprint_is_the_sha256_of_the_bytes(generated_file: Path) -> None:
-    expected = hashlib.sha256(generated_file.read_bytes()).hexdigest()
-
-    assert data.fingerprint(generated_file) == f"sha256:{expected}"
-    if SAMPLE.is_file():
-        assert data.fingerprint(SAMPLE) == f"sha256:{SAMPLE_SHA256}"
-
-
-def test_fingerprint_refuses_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="no such file"):
-        data.fingerprint(tmp_path / "absent.csv")
-
-
-def test_default_dataset_prefers_the_real_file(tmp_path: Path) -> None:
-    assert data.default_dataset(tmp_path, rows=1_000, seed=2) == (
-        tmp_path / "synthetic-1000-s2.csv.gz",
-        "synthetic",
-    )
-    (tmp_path / "SUSY.csv").write_text(GOOD + "\n")
-    assert data.default_dataset(tmp_path) == (tmp_path / "SUSY.csv", "susy")
-    (tmp_path / "SUSY.csv.gz").write_bytes(gzip.compress(GOOD.encode() + b"\n"))
-    assert data.default_dataset(tmp_path) == (tmp_path / "SUSY.csv.gz", "susy")
+def test_the_model_file_is_a_valid_model() -> None:
+    model = json.loads(resources.files("sparksweep.data").joinpath("susy_model.json").read_text())
+    assert list(model["quantiles"]) == data.FEATURE_COLUMNS
+    knots = len(model["knots_z"])
+    for per_class in model["quantiles"].values():
+        assert [len(q) for q in per_class] == [knots, knots]
+        assert all(np.all(np.diff(q) >= 0) for q in per_class), "quantiles must not decrease"
+    for matrix in map(np.array, model["correlation"]):
+        assert matrix.shape == (len(data.FEATURE_COLUMNS),) * 2
+        np.testing.assert_allclose(matrix, matrix.T)
+        np.testing.assert_allclose(np.diag(matrix), 1.0)
+        assert np.linalg.eigvalsh(matrix).min() > 0
+    assert 0 < model["signal_share"] < 1
 
 
 def test_each_column_matches_the_real_sample(generated: np.ndarray, sample: np.ndarray) -> None:

@@ -2,33 +2,75 @@
 
 from __future__ import annotations
 
+import string
+from pathlib import Path
 from typing import Any
 
-from sparksweep.runner import SweepProgress, _failure_text
+import yaml
+
+from sparksweep.runner import PHASES, SweepProgress, _failure_text
+
+SWEEP_TASKS = Path(__file__).resolve().parents[2] / "roles" / "spark_sweep" / "tasks"
 
 
 def event(kind: str, task: str, **res: Any) -> dict[str, Any]:
     return {"event": kind, "event_data": {"task": task, "host": "localhost", "res": res}}
 
 
-def test_progress_names_the_run_the_phase_and_skips_untouched_tasks() -> None:
+def marker(phase: str, **fields: Any) -> dict[str, Any]:
+    return event("runner_on_ok", "Mark the phase", msg={"sparksweep_phase": phase, **fields})
+
+
+def test_progress_names_the_run_and_the_phase_from_markers_only() -> None:
     lines: list[str] = []
     progress = SweepProgress(lines.append)
     for e in [
-        event("playbook_on_task_start", "Start run w2-r1"),
-        event("playbook_on_task_start", "Run the workers"),
+        marker("planned", done=["w1-r1"], runs="4"),
+        marker("workers_alive", run_id="w2-r1"),
         event("runner_on_ok", "Wait until the master reports exactly the wanted ALIVE workers"),
-        event("playbook_on_task_start", "Validate the CSV"),
         event("playbook_on_task_start", "Submit the K-Means job (w2-r1)"),
-        event("runner_on_ok", "Show how the run went", msg="w2-r1: ok fit 3.1 s\nmore"),
+        marker("job_running", run_id="w2-r1"),
+        marker("run_done", run_id="w2-r1", status="ok", text="fit 3.1 s"),
+        marker("not_a_phase", run_id="w3-r1"),
     ]:
         assert progress(e) is True
-    texts = [line.split("] ", 1)[1] for line in lines]
+    texts = [line.split("] ", 1)[1].strip() for line in lines]
     assert texts == [
+        "data ready; 4 runs planned, already done: w1-r1",
         "w2-r1  workers ALIVE",
         "w2-r1  job running",
         "w2-r1  w2-r1: ok fit 3.1 s",
     ]
+
+
+def test_ansible_warnings_are_shown() -> None:
+    lines: list[str] = []
+    SweepProgress(lines.append)({"event": "warning", "stdout": "[WARNING]: something odd"})
+    assert lines[0].endswith("ansible: [WARNING]: something odd")
+
+
+def emitted_markers() -> dict[str, set[str]]:
+    """Every marker the spark_sweep role emits, with the fields its msg carries."""
+    found: dict[str, set[str]] = {}
+
+    def walk(tasks: list[dict[str, Any]]) -> None:
+        for task in tasks:
+            walk(task.get("block", []))
+            msg = (task.get("ansible.builtin.debug") or {}).get("msg")
+            if isinstance(msg, dict) and "sparksweep_phase" in msg:
+                found[msg["sparksweep_phase"]] = set(msg) - {"sparksweep_phase"}
+
+    for path in SWEEP_TASKS.glob("*.yml"):
+        walk(yaml.safe_load(path.read_text()) or [])
+    return found
+
+
+def test_every_phase_the_runner_knows_is_marked_by_the_sweep_with_its_fields() -> None:
+    emitted = emitted_markers()
+    assert set(emitted) == set(PHASES)
+    for phase, text in PHASES.items():
+        named = {field for _, field, _, _ in string.Formatter().parse(text) if field}
+        assert named <= emitted[phase] | {"run_id"}, (phase, named, emitted[phase])
 
 
 def test_failure_text_names_the_task_the_host_and_the_message() -> None:
