@@ -50,7 +50,7 @@ molecule: setup
 	done
 
 integration: setup
-	$(VENV)/bin/pytest tests/integration
+	$(VENV)/bin/pytest --durations=15 tests/integration
 
 clean-cluster: setup
 	$(VENV)/bin/ansible-playbook playbooks/teardown.yml

@@ -271,6 +271,54 @@ def test_a_changed_config_under_the_same_sweep_id_is_refused(
     assert {p.name: p.read_bytes() for p in (resumed / "runs").iterdir()} == before
 
 
+SECRET_FILE = Path.home() / ".config" / "sparksweep" / "spark-auth-secret"
+# An application without the secret: the master must refuse its registration.
+_NO_SECRET_APP = "from pyspark.sql import SparkSession; SparkSession.builder.getOrCreate()"
+
+
+def test_a_submit_without_the_secret_is_refused(resumed: Path) -> None:
+    since = docker("inspect", "--format", "{{.State.StartedAt}}", MASTER).strip()
+    subprocess.run(
+        [
+            *("docker", "exec", MASTER, "sh", "-c"),
+            f"printf '%s' '{_NO_SECRET_APP}' > /tmp/nosecret.py && SPARK_CONF_DIR=/tmp "
+            "timeout 25 spark-submit --master spark://spark-master:7077 /tmp/nosecret.py",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=90,
+    )
+    logs = subprocess.run(
+        ["docker", "logs", "--since", since, MASTER], capture_output=True, text=True, check=True
+    )
+    assert "Expected SaslMessage" in logs.stdout + logs.stderr
+
+
+def test_the_secret_leaks_nowhere(resumed: Path, results_dir: Path) -> None:
+    secret = SECRET_FILE.read_text().strip()
+    assert len(secret) == 64
+    assert SECRET_FILE.stat().st_mode & 0o777 == 0o600
+    places = [results_dir, REPO_ROOT]
+    skip = {REPO_ROOT / ".venv", REPO_ROOT / ".git", REPO_ROOT / "data"}
+    leaks = []
+    for place in places:
+        for path in place.rglob("*"):
+            if any(part in skip for part in [path, *path.parents]) or not path.is_file():
+                continue
+            if secret.encode() in path.read_bytes():
+                leaks.append(str(path))
+    for name in docker(
+        "ps", "-a", "--filter", "label=sparksweep.managed=true", "--format", "{{.Names}}"
+    ).split():
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True, check=False)
+        if secret in logs.stdout + logs.stderr:
+            leaks.append(f"docker logs {name}")
+        if secret in docker("inspect", name):
+            leaks.append(f"docker inspect {name}")
+    assert leaks == []
+
+
 def assert_clean(result: PlaybookResult) -> None:
     assert result.ok, result.failures
     assert result.warnings == []
