@@ -24,7 +24,9 @@ from sparksweep.fit import amdahl_speedup, fit_amdahl, karp_flatt
 from sparksweep.results import atomic_write, write_json_atomic
 
 METRICS = ("fit_s", "total_s")
-REPORT_VERSION = 1
+REPORT_VERSION = 2
+# The fit's phases in a run's anatomy (sparksweep/job/anatomy.py), in the order they run.
+FIT_PHASES = ("caching", "init", "iterations", "summary")
 _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",
@@ -55,6 +57,7 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
     amdahl_total, amdahl_total_reason = (
         (amdahl, amdahl_reason) if metric == "total_s" else _fit(ok, "total_s")
     )
+    amdahl_iterations, amdahl_iterations_reason = _fit_iterations(ok)
     return {
         "report_version": REPORT_VERSION,
         "sweep_id": runs[0]["sweep_id"],
@@ -69,6 +72,8 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "amdahl_reason": amdahl_reason,
         "amdahl_total": amdahl_total,
         "amdahl_total_reason": amdahl_total_reason,
+        "amdahl_iterations": amdahl_iterations,
+        "amdahl_iterations_reason": amdahl_iterations_reason,
     }
 
 
@@ -100,6 +105,9 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
         sentences.extend(
             _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
         )
+    if report.get("amdahl_iterations") is not None:
+        sentences.extend(_fit_sentences(report["amdahl_iterations"], None, "the iterations phase"))
+    sentences.extend(_anatomy_sentences(report["points"]))
     oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
     if oversubscribed:
         counts = _join([str(p["workers"]) for p in oversubscribed])
@@ -134,6 +142,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
         *(line for sentence in summary_sentences(report) for line in (sentence, "")),
+        *_anatomy_markdown(report["points"]),
         "![speedup](speedup.png)",
         "",
         f"Generated {report['generated_at']}.",
@@ -230,7 +239,117 @@ def _point(w: int, runs: Sequence[dict[str, Any]], host_cpus: int) -> dict[str, 
         **{f"median_{metric}": _median(ok, metric) for metric in METRICS},
         "cores": cores,
         "oversubscribed": cores > host_cpus,
+        "anatomy": _anatomy([run.get("anatomy") for run in ok]),
     }
+
+
+def _anatomy(anatomies: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Medians over the repeats of one worker count of where the time went."""
+    known = [a for a in anatomies if a is not None]
+    if not known:
+        return None
+
+    def median_of(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return statistics.median(present) if present else None
+
+    return {
+        "runs": len(known),
+        "phases_s": {
+            name: median_of([a["phases"].get(name, {}).get("wall_s") for a in known])
+            for name in ("load", *FIT_PHASES)
+        },
+        "median_iteration_s": median_of(
+            [a["phases"]["iterations"]["median_iteration_s"] for a in known]
+        ),
+        "fit_driver_only_s": median_of(
+            [sum(a["phases"][name]["driver_only_s"] for name in FIT_PHASES) for a in known]
+        ),
+        "fit_scheduler_delay_s": median_of(
+            [sum(a["phases"][name]["scheduler_delay_s"] for name in FIT_PHASES) for a in known]
+        ),
+        "executor_cpu_ratio": median_of([a["executor_cpu_ratio"] for a in known]),
+    }
+
+
+def _fit_iterations(ok: Sequence[dict[str, Any]]) -> tuple[dict[str, Any] | None, str | None]:
+    """Amdahl on the iterations phase alone, the part of the fit that should scale."""
+    if not ok or any(run.get("anatomy") is None for run in ok):
+        return None, "not every ok run has its anatomy"
+    walls = [run["anatomy"]["phases"]["iterations"]["wall_s"] for run in ok]
+    try:
+        fit = fit_amdahl([run["workers"] for run in ok], walls)
+    except FitError as exc:
+        return None, str(exc)
+    return {"metric": "iterations_s", **fit.as_dict()}, None
+
+
+def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
+    rows = [p for p in points if p.get("anatomy")]
+    if not rows:
+        return []
+    headers = [
+        "workers",
+        "load",
+        "caching",
+        "init",
+        "iterations",
+        "median iteration",
+        "summary",
+        "driver-only in fit",
+        "scheduler delay in fit",
+        "executor CPU / run time",
+    ]
+    lines = [
+        "Where the time went (medians over repeats, seconds; from Spark's job, stage and "
+        "task data of each run):",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---:" for _ in headers) + "|",
+    ]
+    for p in rows:
+        a = p["anatomy"]
+        phases = a["phases_s"]
+        ratio = a["executor_cpu_ratio"]
+        cells = [
+            str(p["workers"]),
+            *(_number(phases[name], 2) for name in ("load", "caching", "init", "iterations")),
+            _number(a["median_iteration_s"], 3),
+            _number(phases["summary"], 2),
+            _number(a["fit_driver_only_s"], 2),
+            _number(a["fit_scheduler_delay_s"], 2),
+            "n/a" if ratio is None else f"{ratio:.0%}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _anatomy_sentences(points: Sequence[dict[str, Any]]) -> list[str]:
+    rows = [p for p in points if p.get("anatomy") and p["median_fit_s"]]
+    if not rows:
+        return []
+    sentences = []
+    first = rows[0]["anatomy"]["phases_s"]
+    outside = sum(first[name] or 0.0 for name in ("caching", "init", "summary"))
+    fit = rows[0]["median_fit_s"]
+    sentences.append(
+        f"At {rows[0]['workers']} worker(s), {outside:.1f} s of the {fit:.1f} s fit "
+        f"({outside / fit:.0%}) was outside the iterations: MLlib's caching pass, the "
+        "initial centres and the summary."
+    )
+    ratios = [
+        f"{p['anatomy']['executor_cpu_ratio']:.0%} at w={p['workers']}"
+        for p in rows
+        if p["anatomy"]["executor_cpu_ratio"] is not None
+    ]
+    if ratios:
+        sentences.append(
+            "Executors were on CPU for "
+            + _join(ratios)
+            + " of their run time; a lower share at more workers means they waited (for "
+            "the CPU, the driver or I/O), not that they computed."
+        )
+    return sentences
 
 
 def _median(runs: Sequence[dict[str, Any]], metric: str) -> float | None:

@@ -16,6 +16,7 @@ fit (KMeans.fit only).
 
 import argparse
 import math
+import os
 import sys
 import time
 import traceback
@@ -29,10 +30,11 @@ from pyspark.sql.functions import col
 from pyspark.sql.types import DoubleType, StructField, StructType
 
 try:
-    from sparksweep.job import runrecord
+    from sparksweep.job import anatomy, runrecord
 except ImportError:
-    # spark-submit runs this file from /workspace/src, where runrecord.py sits beside it
-    # and there is no sparksweep package.
+    # spark-submit runs this file from /workspace/src, where its modules sit beside it and
+    # there is no sparksweep package.
+    import anatomy  # type: ignore[no-redef]
     import runrecord  # type: ignore[no-redef]
 
 SUSY_COLUMNS = [
@@ -215,6 +217,36 @@ def check_executors_kept(
     return executors
 
 
+def event_log_file(conf: Any, application_id: str) -> str | None:
+    """Where Spark writes this application's event log (one file), or None when it does not."""
+    if conf.get("spark.eventLog.enabled", "false") != "true":
+        return None
+    # Spark 4 rolls event logs into a folder unless told not to.
+    if conf.get("spark.eventLog.rolling.enabled", "true") != "false":
+        return None
+    folder = conf.get("spark.eventLog.dir", "")
+    if not folder.startswith("file:"):
+        return None
+    folder = "/" + folder.removeprefix("file:").lstrip("/")
+    codec = ""
+    if conf.get("spark.eventLog.compress", "false") == "true":
+        codec = "." + conf.get("spark.eventLog.compression.codec", "zstd")
+    return os.path.join(folder, application_id + codec)
+
+
+def keep_event_log(path: str | None, run_id: str) -> str | None:
+    """Name the finished event log after its run: events/<run>_<application id>[.codec].
+
+    Relative to the sweep's folder when the log is written beside runs/, as the sweep does.
+    """
+    if path is None or not os.path.isfile(path):
+        return None
+    folder, name = os.path.split(path)
+    kept = os.path.join(folder, f"{run_id}_{name}")
+    os.replace(path, kept)
+    return f"events/{os.path.basename(kept)}" if os.path.basename(folder) == "events" else None
+
+
 def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> None:
     """Fill `record` phase by phase, so a failure keeps what was measured before it."""
     timings = record["timings"]
@@ -225,6 +257,7 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
     record["spark_version"] = spark.version
     record["application_id"] = spark.sparkContext.applicationId
     features = None
+    event_log = event_log_file(spark.sparkContext.getConf(), spark.sparkContext.applicationId)
     try:
         check_settings(spark, args)
         phase = time.perf_counter()
@@ -243,8 +276,10 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
 
         context.setJobGroup(FIT_GROUP, f"KMeans.fit k={args.k} solver={args.solver}")
         phase = time.perf_counter()
+        fit_start = time.time()
         model = fit(features, args)
         timings["fit_s"] = time.perf_counter() - phase
+        fit_end = time.time()
 
         summary = model.summary
         record["iterations"] = summary.numIter
@@ -255,6 +290,13 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
         timings["iteration_s"] = timings["fit_s"] / summary.numIter
         record["executors"] = check_executors_kept(spark, executors)
         timings["total_s"] = time.perf_counter() - started
+        try:
+            record["anatomy"] = anatomy.measure(
+                context.uiWebUrl, context.applicationId, LOAD_GROUP, FIT_GROUP, fit_start, fit_end
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # The timings stand without it; say why it is missing.
+            print(f"anatomy not recorded: {exc!r}", file=sys.stderr)
         record["status"] = "ok"
     except Exception as exc:
         # The exception the driver raises often names only the last symptom (a missing
@@ -272,7 +314,12 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
         if features is not None:
             features.unpersist()
         if owned:
+            # Stopping finishes the event log, which is then kept under the run's name.
             spark.stop()
+            try:
+                record["event_log"] = keep_event_log(event_log, args.run_id)
+            except OSError as exc:
+                print(f"event log not kept: {exc!r}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

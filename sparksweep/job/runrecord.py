@@ -240,6 +240,8 @@ def new_record(args: argparse.Namespace) -> dict[str, Any]:
         "config_hash": config_hash(config),
         "application_id": None,
         "executors": [],
+        "anatomy": None,
+        "event_log": None,
         "iterations": None,
         "cost": None,
         "timings": {

@@ -210,6 +210,16 @@ def test_the_w1_run_proves_its_one_executor(sweep: SweepRun) -> None:
     (executor,) = doc["executors"]
     assert executor["cores"] == 1 and executor["tasks"] > 0 and executor["removed"] is None
     assert executor["host"].startswith("spark-worker-1:")
+    # Where the time went, from Spark's own data, and Spark's event log kept with the results.
+    phases = doc["anatomy"]["phases"]
+    assert phases["iterations"]["jobs"] == doc["iterations"]
+    fit_phases = sum(
+        phases[name]["wall_s"] for name in ("caching", "init", "iterations", "summary")
+    )
+    assert fit_phases == pytest.approx(doc["timings"]["fit_s"], rel=0.05)
+    event_log = sweep.folder / doc["event_log"]
+    assert event_log.name == f"w1-r1_{doc['application_id']}.zstd"
+    assert event_log.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
 
 
 def test_a_worker_killed_in_the_fit_fails_the_run_as_executor_lost(sweep: SweepRun) -> None:

@@ -320,6 +320,31 @@ def stages_by_group(event_log: Path) -> dict[str | None, list[dict]]:
     return by_group
 
 
+def check_anatomy_against_the_event_log(record: dict, event_log: Path) -> None:
+    """The run's anatomy tiles its fit, and its iterations are Spark's own iteration jobs."""
+    phases = record["anatomy"]["phases"]
+    fit_phases = [phases[name]["wall_s"] for name in ("caching", "init", "iterations", "summary")]
+    assert sum(fit_phases) == pytest.approx(record["timings"]["fit_s"], rel=0.05)
+    iterations = phases["iterations"]
+    assert iterations["jobs"] == record["iterations"] == len(iterations["per_iteration_s"])
+    starts: dict[int, int] = {}
+    durations: list[float] = []
+    for line in event_log.read_text().splitlines():
+        event = json.loads(line)
+        if event["Event"] == "SparkListenerJobStart":
+            names = [stage["Stage Name"] for stage in event["Stage Infos"]]
+            if any(name.startswith("collectAsMap at KMeans.scala") for name in names):
+                starts[event["Job ID"]] = event["Submission Time"]
+        elif event["Event"] == "SparkListenerJobEnd" and event["Job ID"] in starts:
+            durations.append((event["Completion Time"] - starts[event["Job ID"]]) / 1e3)
+    assert len(durations) == record["iterations"]
+    # Each iteration's wall time holds its job and the driver's time before it.
+    for wall, job in zip(iterations["per_iteration_s"], durations, strict=True):
+        assert job <= wall + 0.01
+    assert iterations["tasks"] == record["iterations"] * 2 * record["partitions"]
+    assert 0 < record["anatomy"]["executor_cpu_ratio"] <= 1.05
+
+
 def reads_input(stage: dict) -> bool:
     """A stage that scans a file runs a FileScanRDD (scope "Scan parquet", "Scan csv")."""
     return any(
@@ -355,7 +380,8 @@ def test_spark_submit_run_fits_without_reading_the_input(
         "--master",
         "local[2]",
         "--conf",
-        "spark.ui.enabled=false",
+        # The UI's REST API is where the job reads its anatomy; any free port.
+        "spark.ui.port=0",
         "--conf",
         "spark.eventLog.enabled=true",
         "--conf",
@@ -381,6 +407,9 @@ def test_spark_submit_run_fits_without_reading_the_input(
     assert timings["total_s"] >= timings["session_s"] + timings["load_s"] + timings["fit_s"]
 
     (event_log,) = events.iterdir()
+    assert record["event_log"] == f"events/{event_log.name}"
+    assert event_log.name == f"w1-r1_{record['application_id']}"
+    check_anatomy_against_the_event_log(record, event_log)
     stages = stages_by_group(event_log)
     load, fit = stages[kmeans.LOAD_GROUP], stages[kmeans.FIT_GROUP]
     # The load phase scans the input, which shows that the check can see a scan.

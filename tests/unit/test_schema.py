@@ -74,6 +74,8 @@ OK_RUN: dict[str, Any] = {
         {"id": "1", "host": "172.18.0.4:40001", "cores": 1, "tasks": 47, "removed": None},
     ],
     "timings": {**OK_RUN_V1["timings"], "executors_s": 0.5},
+    "anatomy": None,
+    "event_log": "events/w2-r1_app-20261127113000-0001.zstd",
 }
 
 
