@@ -1,23 +1,5 @@
-"""SUSY's columns, in the file's order: the 0/1 label, then the 18 features."""
+"""SUSY's columns: the job's own list (sparksweep/job/susy.py), the one home of it."""
 
-FEATURE_COLUMNS: list[str] = [
-    "lepton_1_pt",
-    "lepton_1_eta",
-    "lepton_1_phi",
-    "lepton_2_pt",
-    "lepton_2_eta",
-    "lepton_2_phi",
-    "missing_energy_magnitude",
-    "missing_energy_phi",
-    "met_rel",
-    "axial_met",
-    "m_r",
-    "m_tr_2",
-    "r",
-    "mt2",
-    "s_r",
-    "m_delta_r",
-    "dphi_r_b",
-    "cos_theta_r1",
-]
-SUSY_COLUMNS: list[str] = ["label", *FEATURE_COLUMNS]
+from sparksweep.job.susy import FEATURE_COLUMNS, SUSY_COLUMNS
+
+__all__ = ["FEATURE_COLUMNS", "SUSY_COLUMNS"]

@@ -31,34 +31,14 @@ from pyspark.sql.types import DoubleType, StructField, StructType
 
 try:
     from sparksweep.job import anatomy, runrecord
+    from sparksweep.job.susy import FEATURE_COLUMNS, SUSY_COLUMNS
 except ImportError:
     # spark-submit runs this file from /workspace/src, where its modules sit beside it and
     # there is no sparksweep package.
     import anatomy  # type: ignore[no-redef]
     import runrecord  # type: ignore[no-redef]
+    from susy import FEATURE_COLUMNS, SUSY_COLUMNS  # type: ignore[no-redef]
 
-SUSY_COLUMNS = [
-    "label",
-    "lepton_1_pt",
-    "lepton_1_eta",
-    "lepton_1_phi",
-    "lepton_2_pt",
-    "lepton_2_eta",
-    "lepton_2_phi",
-    "missing_energy_magnitude",
-    "missing_energy_phi",
-    "met_rel",
-    "axial_met",
-    "m_r",
-    "m_tr_2",
-    "r",
-    "mt2",
-    "s_r",
-    "m_delta_r",
-    "dphi_r_b",
-    "cos_theta_r1",
-]
-FEATURE_COLUMNS = SUSY_COLUMNS[1:]
 SUSY_SCHEMA = StructType([StructField(name, DoubleType(), nullable=False) for name in SUSY_COLUMNS])
 # Job groups tag the Spark jobs of each phase in the UI and the event log.
 LOAD_GROUP = "sparksweep-load"

@@ -4,8 +4,8 @@
 
 writes <out-dir>/<HEX>/ and prints that path as the last line of stdout. A folder that
 already exists is the same content converted before, so it is left alone; a changed CSV has
-a new fingerprint and gets its own folder. Shipped as a single file next to kmeans.py, so it
-imports only pyspark and the standard library.
+a new fingerprint and gets its own folder. It runs from the job's folder, beside kmeans.py,
+and imports only pyspark, the standard library and susy.py.
 """
 
 import argparse
@@ -17,29 +17,13 @@ import sys
 from pyspark.sql import SparkSession
 from pyspark.sql.types import DoubleType, StructField, StructType
 
-# SUSY's column order; sparksweep.data.SUSY_COLUMNS holds the same list (this file cannot
-# import sparksweep).
-SUSY_COLUMNS = [
-    "label",
-    "lepton_1_pt",
-    "lepton_1_eta",
-    "lepton_1_phi",
-    "lepton_2_pt",
-    "lepton_2_eta",
-    "lepton_2_phi",
-    "missing_energy_magnitude",
-    "missing_energy_phi",
-    "met_rel",
-    "axial_met",
-    "m_r",
-    "m_tr_2",
-    "r",
-    "mt2",
-    "s_r",
-    "m_delta_r",
-    "dphi_r_b",
-    "cos_theta_r1",
-]
+try:
+    from sparksweep.job.susy import SUSY_COLUMNS
+except ImportError:
+    # spark-submit runs this file from /workspace/src, where susy.py sits beside it and
+    # there is no sparksweep package.
+    from susy import SUSY_COLUMNS  # type: ignore[no-redef]
+
 SUSY_SCHEMA = StructType([StructField(name, DoubleType(), nullable=False) for name in SUSY_COLUMNS])
 
 
