@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -176,7 +177,7 @@ def _load_run(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: cannot read: {exc}") from exc
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except ValueError as exc:
         raise ResultsError(f"{path}: not valid JSON: {exc}") from exc
     version = data.get("schema_version") if isinstance(data, dict) else None
@@ -190,6 +191,14 @@ def _load_run(path: Path) -> dict[str, Any]:
             message = message[: _MAX_MESSAGE - 1] + "…"
         raise ResultsError(f"{path}: does not match the run schema at {error.json_path}: {message}")
     return data
+
+
+def _finite_float(text: str) -> float:
+    # 1e400 reads as infinity, which no JSON tool can write back and no timing can be.
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond a double's range")
+    return number
 
 
 def _reject_constant(name: str) -> float:

@@ -5,6 +5,7 @@ import gzip
 import io
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +32,7 @@ def validate_csv(path: Path) -> int:
         with _open_binary(path) as stream:
             for first_line, lines in _line_blocks(stream):
                 rows += _check_lines(path, first_line, lines)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{path}: cannot be read after line {rows}: {exc}") from exc
     if rows == 0:
         raise DataError(f"{path}: no rows (expected {len(SUSY_COLUMNS)} comma-separated numbers)")

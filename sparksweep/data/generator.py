@@ -79,16 +79,26 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
         raise DataError(f"seed {seed} is negative: use a seed >= 0")
     if chunk_rows < 1:
         raise DataError(f"chunk_rows {chunk_rows} must be at least 1")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out) as raw:
-        if out.name.endswith(".gz"):
-            # No file name and mtime 0 in the gzip header keep the bytes reproducible.
-            with gzip.GzipFile(
-                filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=raw, mtime=0
-            ) as zipped:
-                _write_rows(zipped, rows, seed, chunk_rows)
-        else:
-            _write_rows(raw, rows, seed, chunk_rows)
+    if out.is_dir():
+        raise DataError(f"{out} is a folder: name the file to write, like {out / 'synthetic.csv.gz'}")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise DataError(f"cannot write {out}: {blocking} is a file, not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(out) as raw:
+            if out.name.endswith(".gz"):
+                # No file name and mtime 0 in the gzip header keep the bytes reproducible.
+                with gzip.GzipFile(
+                    filename="", mode="wb", compresslevel=_GZIP_LEVEL, fileobj=raw, mtime=0
+                ) as zipped:
+                    _write_rows(zipped, rows, seed, chunk_rows)
+            else:
+                _write_rows(raw, rows, seed, chunk_rows)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise DataError(f"cannot write {out}: {reason}{where}; choose a writable path") from exc
     return out
 
 

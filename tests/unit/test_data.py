@@ -280,3 +280,32 @@ def test_each_column_matches_the_real_sample(generated: np.ndarray, sample: np.n
 
     worst = {name: r.statistic for name, r in zip(SUSY_COLUMNS, results, strict=True)}
     assert max(worst.values()) < bound, worst
+
+
+def test_a_gzip_corrupted_in_the_middle_is_one_clear_error(tmp_path: Path) -> None:
+    good = data.generate(tmp_path / "good.csv.gz", 50_000, seed=5)
+    raw = bytearray(good.read_bytes())
+    middle = len(raw) // 2
+    # These bytes break the deflate stream itself (zlib: "invalid code lengths set").
+    raw[middle : middle + 4096] = (
+        np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes()
+    )
+    bad = tmp_path / "bad.csv.gz"
+    bad.write_bytes(bytes(raw))
+
+    with pytest.raises(DataError, match=r"bad\.csv\.gz: cannot be read after line .*invalid code"):
+        data.validate_csv(bad)
+
+
+@pytest.mark.parametrize(
+    ("target", "words"),
+    [
+        ("", "is a folder: name the file to write"),
+        ("a-file/x.csv", "a-file is a file, not a folder"),
+    ],
+)
+def test_generate_refuses_a_path_it_cannot_write(tmp_path: Path, target: str, words: str) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(DataError, match=words):
+        data.generate(tmp_path / target, 10, seed=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

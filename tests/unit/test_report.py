@@ -96,6 +96,25 @@ def test_nan_is_not_json(tmp_path: Path) -> None:
         load_runs(sweep)
 
 
+@pytest.mark.parametrize(
+    ("text", "change"),
+    [
+        ("beyond a double's range", lambda raw: raw.replace('"fit_s": 122.4', '"fit_s": 1e400')),
+        (
+            "100000 is greater than the maximum of 1024",
+            lambda raw: raw.replace('"workers": 1,', '"workers": 100000,'),
+        ),
+    ],
+)
+def test_numbers_beyond_reason_are_refused_at_once(tmp_path: Path, text: str, change: Any) -> None:
+    sweep = copy_fixture("good", tmp_path)
+    path = sweep / "runs" / "w1-r1.json"
+    path.write_text(change(path.read_text()))
+
+    with pytest.raises(ResultsError, match=text):
+        load_runs(sweep)
+
+
 def test_bad_timestamp_violates_the_schema(tmp_path: Path) -> None:
     sweep = copy_fixture("good", tmp_path)
     rewrite_runs(sweep, lambda run: run.update(started_at="yesterday"))
