@@ -14,6 +14,7 @@ from rich.console import Console
 
 from sparksweep import settings
 from sparksweep.errors import SparksweepError
+from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.report import METRICS, build_report, render_table, summary_sentences, write_report
 from sparksweep.results import load_runs, new_sweep_id, sweep_folder
 
@@ -21,7 +22,7 @@ DEFAULT_REPEATS = 1
 # The repository root, where data/ lives: the folder above this package.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _SWEEP_ID = re.compile(r"[A-Za-z0-9._-]+")
-_MEMORY = re.compile(r"[0-9]+[kKmMgGtT]")
+_MEMORY = re.compile(MEMORY_SIZE)
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

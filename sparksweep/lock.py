@@ -73,14 +73,19 @@ def acquire(sweep_id: str, path: Path | None = None) -> int:
                 os.close(fd)
                 raise _busy(path) from None
             time.sleep(_POLL_S / 10)
+    _write_holder(fd, sweep_id, os.getpid())
+    return fd
+
+
+def _write_holder(fd: int, sweep_id: str, pid: int) -> None:
+    """Name the holder in the lock file, for the message a refused sweep prints."""
     holder = {
         "sweep_id": sweep_id,
-        "pid": os.getpid(),
+        "pid": pid,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
-    return fd
 
 
 @contextlib.contextmanager
@@ -142,13 +147,7 @@ def hold_while_playbook_runs(sweep_id: str, path: Path | None = None) -> int:
     devnull = os.open(os.devnull, os.O_RDWR)
     for stream in (0, 1, 2):
         os.dup2(devnull, stream)
-    holder = {
-        "sweep_id": sweep_id,
-        "pid": watched,
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+    _write_holder(fd, sweep_id, watched)
     while Path(f"/proc/{watched}").exists():
         time.sleep(_POLL_S)
     os.close(fd)

@@ -21,12 +21,11 @@ from rich.table import Table
 
 from sparksweep.errors import FitError, ResultsError
 from sparksweep.fit import amdahl_speedup, fit_amdahl, karp_flatt
+from sparksweep.job.anatomy import FIT_PHASES
 from sparksweep.results import atomic_write, write_json_atomic
 
 METRICS = ("fit_s", "total_s")
 REPORT_VERSION = 2
-# The fit's phases in a run's anatomy (sparksweep/job/anatomy.py), in the order they run.
-FIT_PHASES = ("caching", "init", "iterations", "summary")
 _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",

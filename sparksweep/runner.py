@@ -39,6 +39,13 @@ class PlaybookResult:
         return sum(self.stats.get("changed", {}).values())
 
 
+def ansible_warnings(event: dict[str, Any]) -> list[str]:
+    """The [WARNING] and [DEPRECATION WARNING] lines Ansible printed with this event."""
+    return [
+        line.strip() for line in str(event.get("stdout", "")).splitlines() if "WARNING]" in line
+    ]
+
+
 def _failure_text(event: dict[str, Any]) -> str:
     data = event.get("event_data", {})
     res = data.get("res", {}) or {}
@@ -68,9 +75,7 @@ def run_playbook(
     warnings: list[str] = []
 
     def on_event(event: dict[str, Any]) -> bool:
-        warnings.extend(
-            line.strip() for line in str(event.get("stdout", "")).splitlines() if "WARNING]" in line
-        )
+        warnings.extend(ansible_warnings(event))
         # ignore_errors tasks report as failed too; only real failures end the playbook.
         if event.get("event") in ("runner_on_failed", "runner_on_unreachable") and not event.get(
             "event_data", {}
@@ -134,9 +139,8 @@ class SweepProgress:
     def __call__(self, event: dict[str, Any]) -> bool:
         # Ansible's warnings are shown, not hidden with the rest of its output: each one is
         # a bug of ours.
-        for line in str(event.get("stdout", "")).splitlines():
-            if "WARNING]" in line:
-                self._line(f"ansible: {line.strip()}")
+        for line in ansible_warnings(event):
+            self._line(f"ansible: {line}")
         if event.get("event") != "runner_on_ok":
             return True
         marker = (event.get("event_data", {}).get("res") or {}).get("msg")

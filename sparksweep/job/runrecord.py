@@ -83,7 +83,9 @@ def _conf(value: str) -> tuple[str, str]:
     return key, setting
 
 
-_MEMORY = _pattern(r"[0-9]+[kKmMgGtT]", "a Spark memory size like 2g or 512m")
+# A memory size with the unit Spark reads; the CLI checks its --memory against it too.
+MEMORY_SIZE = r"[0-9]+[kKmMgGtT]"
+_MEMORY = _pattern(MEMORY_SIZE, "a Spark memory size like 2g or 512m")
 SWEEP_ID = _pattern(r"[A-Za-z0-9._-]+", "a sweep id")
 
 
