@@ -1,7 +1,7 @@
 # Two commands on a fresh machine with Docker and Python 3.11+:
 #   make sweep WORKERS=5   the main job, end to end
 #   make test              every test
-# Both create .venv from requirements.txt first.
+# Both create .venv first: make sweep from requirements.txt, make test adds requirements-dev.txt.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +17,7 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
 ROLES_WITH_SCENARIOS := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
 
-.PHONY: setup sweep test lint unit integration molecule clean-cluster
+.PHONY: setup setup-dev sweep test lint unit integration molecule clean-cluster
 
 setup: $(VENV)/.installed
 
@@ -28,28 +28,35 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet --no-deps --editable .
 	touch $@
 
+# The development tools (pytest, Molecule, the linters, pyspark for local mode, scikit-learn).
+setup-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 sweep: setup
 	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) $(if $(ROWS),--rows $(ROWS),) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),)
 
-test: setup lint unit molecule integration
+test: setup-dev lint unit molecule integration
 
-lint: setup
+lint: setup-dev
 	$(VENV)/bin/yamllint --strict .
 	$(VENV)/bin/ansible-lint --profile production
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-unit: setup
+unit: setup-dev
 	$(VENV)/bin/pytest tests/unit
 
 # Each role's scenario converges, checks idempotence and verifies against the local engine.
-molecule: setup
+molecule: setup-dev
 	@set -e; for role in $(ROLES_WITH_SCENARIOS); do \
 	  echo "== molecule test: $$role"; \
 	  (cd roles/$$role && molecule test); \
 	done
 
-integration: setup
+integration: setup-dev
 	$(VENV)/bin/pytest --durations=15 tests/integration
 
 clean-cluster: setup

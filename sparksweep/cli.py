@@ -148,6 +148,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="default: data/synthetic-<rows>-s<seed>.csv.gz in the repository",
     )
+    generate.add_argument(
+        "--parquet-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write Parquet straight into this cache folder (data/parquet for the job) instead "
+        "of a CSV; prints the set's folder, named by its fingerprint, as the last line",
+    )
     generate.set_defaults(handler=_cmd_data_generate)
     check = data_commands.add_parser("check", help="validate a data file and count its rows")
     check.add_argument("file", type=Path, metavar="FILE")
@@ -187,6 +195,14 @@ def _cmd_lock(args: argparse.Namespace) -> None:
 
 def _cmd_data_generate(args: argparse.Namespace) -> None:
     data = importlib.import_module("sparksweep.data")
+    if args.parquet_dir is not None:
+        if args.out is not None:
+            raise SparksweepError("give --out (a CSV file) or --parquet-dir (Parquet), not both")
+        folder, written = data.generate_parquet(args.parquet_dir, rows=args.rows, seed=args.seed)
+        verb = "wrote" if written else "reusing"
+        print(f"{verb} {args.rows} rows (seed {args.seed}) as Parquet in", flush=True)
+        print(folder)
+        return
     out = args.out or REPO_ROOT / "data" / data.synthetic_name(args.rows, args.seed)
     written = data.generate(out, rows=args.rows, seed=args.seed)
     print(f"wrote {args.rows} rows to {written}")

@@ -7,6 +7,19 @@ not be installed.
 
 from sparksweep.data.checker import validate_csv
 from sparksweep.data.columns import FEATURE_COLUMNS, SUSY_COLUMNS
-from sparksweep.data.generator import generate, synthetic_name
+from sparksweep.data.generator import (
+    generate,
+    generate_parquet,
+    synthetic_fingerprint,
+    synthetic_name,
+)
 
-__all__ = ["FEATURE_COLUMNS", "SUSY_COLUMNS", "generate", "synthetic_name", "validate_csv"]
+__all__ = [
+    "FEATURE_COLUMNS",
+    "SUSY_COLUMNS",
+    "generate",
+    "generate_parquet",
+    "synthetic_fingerprint",
+    "synthetic_name",
+    "validate_csv",
+]

@@ -5,7 +5,10 @@ Its model is data, in susy_model.json beside this file, with a note on how it wa
 
 import functools
 import gzip
+import hashlib
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -80,7 +83,9 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
     if chunk_rows < 1:
         raise DataError(f"chunk_rows {chunk_rows} must be at least 1")
     if out.is_dir():
-        raise DataError(f"{out} is a folder: name the file to write, like {out / 'synthetic.csv.gz'}")
+        raise DataError(
+            f"{out} is a folder: name the file to write, like {out / 'synthetic.csv.gz'}"
+        )
     blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
     if blocking is not None:
         raise DataError(f"cannot write {out}: {blocking} is a file, not a folder")
@@ -142,6 +147,82 @@ def _draw_block(seed: int, block_number: int) -> np.ndarray:
     # The real features passed through single precision: round the same way.
     block[:, 1:] = block[:, 1:].astype(np.float32)
     return block
+
+
+# Bumped whenever the drawing code changes what a (rows, seed) pair yields.
+_GENERATOR_VERSION = 1
+# Rows per Parquet file: a few files let Spark read them in parallel; each is one chunk.
+_PARQUET_FILE_ROWS = 1_000_000
+
+
+def synthetic_fingerprint(rows: int, seed: int) -> str:
+    """sha256:<hex> of what the synthetic set is made from: model, generator, rows and seed.
+
+    The generator is deterministic, so this names its content as a file's hash would, without
+    writing the file first.
+    """
+    model = resources.files("sparksweep.data").joinpath("susy_model.json").read_bytes()
+    recipe = json.dumps(
+        {
+            "generator": _GENERATOR_VERSION,
+            "model_sha256": hashlib.sha256(model).hexdigest(),
+            "rows": rows,
+            "seed": seed,
+        },
+        sort_keys=True,
+    )
+    return "sha256:" + hashlib.sha256(recipe.encode()).hexdigest()
+
+
+def generate_parquet(parquet_dir: Path, rows: int, seed: int = 0) -> tuple[Path, bool]:
+    """Write the synthetic set straight into the Parquet cache; return (folder, written).
+
+    The folder is parquet_dir/<fingerprint hex>, the layout prepare.py gives a converted CSV,
+    so the job reads either the same way. The rows are the ones generate() writes as CSV. They
+    are valid by construction, so no check pass is needed. A folder that exists already holds
+    the same content and is reused; a new one appears only once complete.
+    """
+    if rows < 1:
+        raise DataError(f"cannot generate {rows} rows: ask for at least 1")
+    if seed < 0:
+        raise DataError(f"seed {seed} is negative: use a seed >= 0")
+    blocking = next(
+        (p for p in (parquet_dir, *parquet_dir.parents) if p.exists() and not p.is_dir()), None
+    )
+    if blocking is not None:
+        raise DataError(f"cannot write under {parquet_dir}: {blocking} is a file, not a folder")
+    target = parquet_dir / synthetic_fingerprint(rows, seed).removeprefix("sha256:")
+    if target.is_dir():
+        return target, False
+    # Imported here: only this writer needs pyarrow, and it is slow to import.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([pa.field(name, pa.float64(), nullable=False) for name in SUSY_COLUMNS])
+    partial = parquet_dir / f".{target.name}.{os.getpid()}.partial"
+    try:
+        partial.mkdir(parents=True, exist_ok=False)
+        for number, chunk in enumerate(_chunks(rows, seed, _PARQUET_FILE_ROWS)):
+            columns = [pa.array(chunk[:, j]) for j in range(chunk.shape[1])]
+            table = pa.Table.from_arrays(columns, schema=schema)
+            # Readable by the containers' non-root user whatever the caller's umask.
+            part = partial / f"part-{number:05d}.parquet"
+            pq.write_table(table, part, compression="snappy")
+            part.chmod(0o644)
+        partial.chmod(0o755)
+        partial.rename(target)
+    except OSError as exc:
+        if target.is_dir():
+            # Another writer of the same content finished first; its folder is as good.
+            return target, False
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise DataError(
+            f"cannot write under {parquet_dir}: {reason}{where}; choose a writable folder"
+        ) from exc
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target, True
 
 
 def synthetic_name(rows: int, seed: int) -> str:

@@ -309,3 +309,39 @@ def test_generate_refuses_a_path_it_cannot_write(tmp_path: Path, target: str, wo
     with pytest.raises(DataError, match=words):
         data.generate(tmp_path / target, 10, seed=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_parquet_holds_the_rows_the_csv_holds(tmp_path: Path) -> None:
+    """The Parquet cache gets the same numbers as the CSV: the CSV's text reads back to them."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = 23_456
+    folder, written = data.generate_parquet(tmp_path / "parquet", rows=rows, seed=3)
+    assert written
+    assert folder.name == data.synthetic_fingerprint(rows, 3).removeprefix("sha256:")
+    table = pq.read_table(folder)
+    assert table.column_names == SUSY_COLUMNS
+    from_parquet = np.column_stack([table.column(name).to_numpy() for name in SUSY_COLUMNS])
+    csv = data.generate(tmp_path / "same.csv", rows=rows, seed=3)
+    from_csv = np.loadtxt(csv, delimiter=",")
+    assert np.array_equal(from_parquet, from_csv)
+    assert not [p for p in (tmp_path / "parquet").iterdir() if p.name.startswith(".")]
+
+
+def test_parquet_of_the_same_recipe_is_reused(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    first, written = data.generate_parquet(tmp_path, rows=1000, seed=0)
+    mtime = first.stat().st_mtime_ns
+    again, written_again = data.generate_parquet(tmp_path, rows=1000, seed=0)
+    assert (again, written, written_again) == (first, True, False)
+    assert first.stat().st_mtime_ns == mtime
+    # Another size or seed is another set, in its own folder.
+    assert data.generate_parquet(tmp_path, rows=1001, seed=0)[0] != first
+    assert data.generate_parquet(tmp_path, rows=1000, seed=1)[0] != first
+
+
+def test_parquet_under_a_file_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DataError, match="is a file, not a folder"):
+        data.generate_parquet(blocker / "parquet", rows=10, seed=0)
+    assert blocker.read_text() == "x"
