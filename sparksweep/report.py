@@ -25,7 +25,15 @@ from sparksweep.job.anatomy import FIT_PHASES
 from sparksweep.results import atomic_write, write_json_atomic
 
 METRICS = ("fit_s", "total_s")
-REPORT_VERSION = 2
+REPORT_VERSION = 3
+# A run is contended when something outside it kept more than this many CPUs busy on its
+# hosts on average (hostcpu.py, sampled around the run). Quiet runs on our 2-core machines
+# left 0.02-0.10 CPUs to the rest of the host: Ansible, dockerd and the shims waiting on it.
+OTHER_CPUS_LIMIT = 0.35
+# ...or when its executors were on CPU for less than this share of their run time in the
+# iterations. A quiet w=1 run on a 2-core machine was at 0.72-0.78; two 1-core executors
+# sharing 2 CPUs with the driver and the master fell to 0.58-0.62.
+CPU_RATIO_LIMIT = 0.66
 _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",
@@ -57,6 +65,17 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         (amdahl, amdahl_reason) if metric == "total_s" else _fit(ok, "total_s")
     )
     amdahl_iterations, amdahl_iterations_reason = _fit_iterations(ok)
+    contended_workers = [p["workers"] for p in points if p["contended"]]
+    quiet = [run for run in ok if run["workers"] not in contended_workers]
+    if not contended_workers:
+        amdahl_quiet, amdahl_quiet_reason = None, "no point is contended"
+    elif len({run["workers"] for run in quiet}) < 2:
+        amdahl_quiet, amdahl_quiet_reason = (
+            None,
+            "fewer than two worker counts are left once the contended points are set aside",
+        )
+    else:
+        amdahl_quiet, amdahl_quiet_reason = _fit(quiet, metric)
     return {
         "report_version": REPORT_VERSION,
         "sweep_id": runs[0]["sweep_id"],
@@ -73,6 +92,10 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "amdahl_total_reason": amdahl_total_reason,
         "amdahl_iterations": amdahl_iterations,
         "amdahl_iterations_reason": amdahl_iterations_reason,
+        "contended_workers": contended_workers,
+        "amdahl_uncontended": amdahl_quiet,
+        "amdahl_uncontended_reason": amdahl_quiet_reason,
+        "decomposition": _decomposition(points),
     }
 
 
@@ -99,7 +122,15 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
     sentences = []
     if report["speedup_note"]:
         sentences.append(report["speedup_note"])
-    sentences.extend(_fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"]))
+    contended = report.get("contended_workers") or []
+    headline = _fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"])
+    if (
+        contended
+        and report["amdahl"] is not None
+        and set(contended) & set(report["amdahl"]["workers"])
+    ):
+        headline[0] = "Contended — " + headline[0]
+    sentences.extend(headline)
     if report["metric"] != "total_s":
         sentences.extend(
             _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
@@ -107,6 +138,9 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
     if report.get("amdahl_iterations") is not None:
         sentences.extend(_fit_sentences(report["amdahl_iterations"], None, "the iterations phase"))
     sentences.extend(_anatomy_sentences(report["points"]))
+    sentences.extend(_contention_sentences(report))
+    if report.get("decomposition"):
+        sentences.append(report["decomposition"]["sentence"])
     oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
     if oversubscribed:
         counts = _join([str(p["workers"]) for p in oversubscribed])
@@ -151,7 +185,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def render_table(report: dict[str, Any]) -> Table:
-    """The per-worker table for a terminal; oversubscribed rows in yellow."""
+    """The per-worker table for a terminal; oversubscribed rows in yellow, contended magenta."""
     headers, rows = _table(report)
     table = Table(
         title=f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}"
@@ -159,12 +193,13 @@ def render_table(report: dict[str, Any]) -> Table:
     for header in headers:
         table.add_column(header, justify="right")
     for point, row in zip(report["points"], rows, strict=True):
-        table.add_row(*row, style="yellow" if point["oversubscribed"] else None)
+        style = "yellow" if point["oversubscribed"] else "magenta" if point["contended"] else None
+        table.add_row(*row, style=style)
     return table
 
 
 def render_plot(report: dict[str, Any]) -> bytes:
-    """speedup.png: measured speedups, the ideal S = w and the fitted Amdahl curve."""
+    """speedup.png: measured speedups, the ideal S = w and an Amdahl curve per timing."""
     # A bare Figure on the Agg canvas: no pyplot global state, no display needed.
     figure = Figure(figsize=(7, 5), dpi=100)
     FigureCanvasAgg(figure)
@@ -173,24 +208,72 @@ def render_plot(report: dict[str, Any]) -> bytes:
     max_w = max(p["workers"] for p in points)
     axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey", label="ideal S = w")
 
-    amdahl = report["amdahl"]
-    if amdahl is not None:
-        w = np.linspace(1, max_w, 200)
-        lo, hi = amdahl["ci95"] or (None, None)
-        ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
+    # The headline metric's points carry the markers for oversubscribed and contended;
+    # the other timings are drawn as plain points with their own fitted curves.
+    w = np.linspace(1, max_w, 200)
+    other_metric = "total_s" if report["metric"] == "fit_s" else "fit_s"
+    series = [
+        (report["metric"], report["amdahl"], "tab:blue", lambda p: p[f"median_{report['metric']}"]),
+        (
+            other_metric,
+            report.get("amdahl_total") if other_metric == "total_s" else None,
+            "tab:green",
+            lambda p: p[f"median_{other_metric}"],
+        ),
+        (
+            "iterations",
+            report.get("amdahl_iterations"),
+            "tab:purple",
+            lambda p: (p.get("anatomy") or {}).get("phases_s", {}).get("iterations"),
+        ),
+    ]
+    base = next((p for p in points if p["workers"] == 1), None)
+    for index, (name, amdahl, color, time_of) in enumerate(series):
+        if amdahl is not None:
+            lo, hi = amdahl["ci95"] or (None, None)
+            ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
+            axes.plot(
+                w,
+                amdahl_speedup(w, amdahl["parallel_fraction"]),
+                color=color,
+                linestyle="-" if index == 0 else ":",
+                label=f"Amdahl fit on {name}, p = {amdahl['parallel_fraction']:.3f}{ci}",
+            )
+        if index == 0 or base is None or not time_of(base):
+            continue
+        shown = [p for p in points if time_of(p)]
+        axes.plot(
+            [p["workers"] for p in shown],
+            [time_of(base) / time_of(p) for p in shown],
+            linestyle="none",
+            marker="s",
+            markersize=5,
+            color=color,
+            label=f"measured {name}",
+            zorder=2,
+        )
+    quiet = report.get("amdahl_uncontended")
+    if quiet is not None:
         axes.plot(
             w,
-            amdahl_speedup(w, amdahl["parallel_fraction"]),
-            color="tab:blue",
-            label=f"Amdahl fit, p = {amdahl['parallel_fraction']:.3f}{ci}",
+            amdahl_speedup(w, quiet["parallel_fraction"]),
+            color="tab:orange",
+            linestyle="--",
+            label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
         )
 
     measured = [p for p in points if p["speedup"] is not None]
-    for oversubscribed, marker, color, label in (
-        (False, "o", "black", "measured (median over repeats)"),
-        (True, "X", "tab:red", f"oversubscribed: w x cores > {report['host']['cpus']} CPUs"),
+    for kind, marker, color, label in (
+        ("plain", "o", "black", f"measured {report['metric']} (median over repeats)"),
+        ("contended", "D", "tab:orange", "contended: the run shared its CPUs"),
+        (
+            "oversubscribed",
+            "X",
+            "tab:red",
+            f"oversubscribed: w x cores > {report['host']['cpus']} CPUs",
+        ),
     ):
-        chosen = [p for p in measured if p["oversubscribed"] is oversubscribed]
+        chosen = [p for p in measured if _plot_kind(p) == kind]
         if chosen:
             axes.plot(
                 [p["workers"] for p in chosen],
@@ -218,10 +301,16 @@ def render_plot(report: dict[str, Any]) -> bytes:
     axes.set_title(f"K-Means speedup, sweep {report['sweep_id']}")
     axes.set_xticks(range(1, max_w + 1))
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper left")
+    axes.legend(loc="upper left", fontsize="small")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _plot_kind(point: dict[str, Any]) -> str:
+    if point["oversubscribed"]:
+        return "oversubscribed"
+    return "contended" if point.get("contended") else "plain"
 
 
 def _point(w: int, runs: Sequence[dict[str, Any]], host_cpus: int) -> dict[str, Any]:
@@ -239,6 +328,37 @@ def _point(w: int, runs: Sequence[dict[str, Any]], host_cpus: int) -> dict[str, 
         "cores": cores,
         "oversubscribed": cores > host_cpus,
         "anatomy": _anatomy([run.get("anatomy") for run in ok]),
+        **_contention(ok),
+    }
+
+
+def _run_contention(run: dict[str, Any]) -> list[str]:
+    """Why a run shared its CPUs with more than itself, in words; empty when it did not."""
+    reasons = []
+    host_cpu = run.get("host_cpu")
+    if host_cpu is not None and host_cpu["other_cpus"] > OTHER_CPUS_LIMIT:
+        reasons.append(
+            f"{run['run_id']}: something besides the run kept {host_cpu['other_cpus']:.2f} "
+            "CPUs busy on its hosts"
+        )
+    phase = (run.get("anatomy") or {}).get("phases", {}).get("iterations")
+    if phase and phase["executor_run_s"] > 0:
+        ratio = phase["executor_cpu_s"] / phase["executor_run_s"]
+        if ratio < CPU_RATIO_LIMIT:
+            reasons.append(
+                f"{run['run_id']}: executors were on CPU {ratio:.0%} of their run time in the "
+                f"iterations (under {CPU_RATIO_LIMIT:.0%})"
+            )
+    return reasons
+
+
+def _contention(ok: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    reasons = [reason for run in ok for reason in _run_contention(run)]
+    others = [run["host_cpu"]["other_cpus"] for run in ok if run.get("host_cpu")]
+    return {
+        "contended": bool(reasons),
+        "contention": reasons,
+        "median_other_cpus": statistics.median(others) if others else None,
     }
 
 
@@ -266,6 +386,18 @@ def _anatomy(anatomies: Sequence[dict[str, Any] | None]) -> dict[str, Any] | Non
         ),
         "fit_scheduler_delay_s": median_of(
             [sum(a["phases"][name]["scheduler_delay_s"] for name in FIT_PHASES) for a in known]
+        ),
+        "fit_executor_run_s": median_of(
+            [sum(a["phases"][name]["executor_run_s"] for name in FIT_PHASES) for a in known]
+        ),
+        "iterations_cpu_ratio": median_of(
+            [
+                a["phases"]["iterations"]["executor_cpu_s"]
+                / a["phases"]["iterations"]["executor_run_s"]
+                if a["phases"]["iterations"]["executor_run_s"] > 0
+                else None
+                for a in known
+            ]
         ),
         "executor_cpu_ratio": median_of([a["executor_cpu_ratio"] for a in known]),
     }
@@ -298,6 +430,9 @@ def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
         "driver-only in fit",
         "scheduler delay in fit",
         "executor CPU / run time",
+        "in iterations",
+        "other CPUs busy",
+        "contended",
     ]
     lines = [
         "Where the time went (medians over repeats, seconds; from Spark's job, stage and "
@@ -318,6 +453,9 @@ def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
             _number(a["fit_driver_only_s"], 2),
             _number(a["fit_scheduler_delay_s"], 2),
             "n/a" if ratio is None else f"{ratio:.0%}",
+            "n/a" if a["iterations_cpu_ratio"] is None else f"{a['iterations_cpu_ratio']:.0%}",
+            _number(p["median_other_cpus"], 2),
+            "yes" if p["contended"] else "no",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
@@ -349,6 +487,91 @@ def _anatomy_sentences(points: Sequence[dict[str, Any]]) -> list[str]:
             "the CPU, the driver or I/O), not that they computed."
         )
     return sentences
+
+
+def _contention_sentences(report: dict[str, Any]) -> list[str]:
+    points = report["points"]
+    if not any(p.get("median_other_cpus") is not None or p.get("anatomy") for p in points):
+        return []
+    contended = [p for p in points if p["contended"]]
+    if not contended:
+        return [
+            "No point is contended: at every worker count nothing else kept more than "
+            f"{OTHER_CPUS_LIMIT} CPUs busy, and the executors were on CPU for at least "
+            f"{CPU_RATIO_LIMIT:.0%} of their run time in the iterations."
+        ]
+    # One reason per point, the first run's, and how many runs of it were contended.
+    reasons = [
+        p["contention"][0]
+        + (f" (and {len(p['contention']) - 1} more)" if len(p["contention"]) > 1 else "")
+        for p in contended
+    ]
+    sentences = [
+        f"Contended at {_join([str(p['workers']) for p in contended])} worker(s): "
+        + "; ".join(reasons)
+        + ". Those times include waiting for a CPU, so their speedups understate scaling."
+    ]
+    quiet = report.get("amdahl_uncontended")
+    if quiet is not None:
+        sentences.extend(
+            _fit_sentences(quiet, None, f"{report['metric']}, uncontended points only")[:1]
+        )
+    else:
+        sentences.append(
+            f"No fit on the uncontended points alone: {report['amdahl_uncontended_reason']}."
+        )
+    return sentences
+
+
+def _decomposition(points: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """T(w) of the fit split into driver-only time, coordination and executor compute.
+
+    Executor compute is the executors' summed run time spread over the cores they had, the
+    time the fit would take if they were never idle; driver-only is when no task ran; the
+    rest (coordination) is scheduling, task launch, result round trips and waiting.
+    """
+    rows = []
+    for p in points:
+        a = p.get("anatomy")
+        if not a or not p["median_fit_s"] or a.get("fit_executor_run_s") is None:
+            continue
+        compute = a["fit_executor_run_s"] / p["cores"]
+        driver = a["fit_driver_only_s"] or 0.0
+        rows.append(
+            {
+                "workers": p["workers"],
+                "fit_s": p["median_fit_s"],
+                "driver_only_s": driver,
+                "executor_compute_s": compute,
+                "coordination_s": max(p["median_fit_s"] - driver - compute, 0.0),
+            }
+        )
+    if len(rows) < 2 or rows[0]["workers"] != 1:
+        return None
+    first, last = rows[0], rows[-1]
+    serial = {
+        "driver-only time": last["driver_only_s"],
+        "coordination (scheduling, task launch, waiting)": last["coordination_s"],
+    }
+    biggest = max(serial, key=serial.__getitem__)
+    fixed = sum(serial.values())
+    others_first = first["driver_only_s"] + first["coordination_s"]
+    shrank = (
+        "shrank in proportion"
+        if fixed <= others_first * first["workers"] / last["workers"] * 1.25
+        else "did not shrink in proportion"
+    )
+    sentence = (
+        f"Where T(w) goes: at 1 worker the fit's {first['fit_s']:.1f} s were "
+        f"{first['executor_compute_s']:.1f} s of executor compute, "
+        f"{first['coordination_s']:.1f} s of coordination and {first['driver_only_s']:.1f} s "
+        f"driver-only; at {last['workers']} workers, {last['executor_compute_s']:.1f}, "
+        f"{last['coordination_s']:.1f} and {last['driver_only_s']:.1f} s. Driver-only time "
+        f"and coordination together went from {others_first:.1f} to {fixed:.1f} s and "
+        f"{shrank}; they are {fixed / last['fit_s']:.0%} of T({last['workers']}), and "
+        f"{biggest} is the larger part of what keeps p below 1."
+    )
+    return {"rows": rows, "serial_part": biggest, "sentence": sentence}
 
 
 def _median(runs: Sequence[dict[str, Any]], metric: str) -> float | None:

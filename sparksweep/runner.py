@@ -115,7 +115,7 @@ def run_playbook(
 PHASES = {
     "sweep_started": "sweep {sweep_id} started",
     "cluster_ready": "image built or reused, master ALIVE",
-    "data_preparing": "data: preparing (generated, validated and converted once per data set)",
+    "data_preparing": "data: preparing (written or converted to Parquet once per data set)",
     "planned": "data ready; {runs} runs planned, already done: {done}",
     "workers_removed": "workers removed with their volumes",
     "workers_alive": "workers ALIVE",

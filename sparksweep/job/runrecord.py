@@ -22,6 +22,12 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+try:
+    from sparksweep.job import hostcpu
+except ImportError:
+    # In the containers this file runs from /workspace/src, beside hostcpu.py.
+    import hostcpu  # type: ignore[no-redef]
+
 SCHEMA_VERSION = 2
 MESSAGE_CHARS = 2000
 RUN_FILE = re.compile(r"w([0-9]+)-r([0-9]+)\.json")
@@ -379,7 +385,8 @@ def _read_args(args_json: str, parser: argparse.ArgumentParser) -> argparse.Name
 
 
 def main(argv: Iterable[str] | None = None) -> int:
-    """`plan`: print the run ids already done, as JSON; `failure`: write a failed record."""
+    """`plan`: print the run ids already done, as JSON; `failure`: write a failed record;
+    `host-cpu`: add the hosts' CPU use during the run to its record."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     plan_cmd = commands.add_parser("plan", help="the sweep's resume check")
@@ -392,7 +399,23 @@ def main(argv: Iterable[str] | None = None) -> int:
     failure.add_argument("--timeout", type=_non_negative_float, default=None)
     failure.add_argument("--started-at", default=None)
     failure.add_argument("--job-args", required=True, help="the job's arguments, JSON")
+    cpu = commands.add_parser(
+        "host-cpu", help="add the hosts' CPU use to a run's record (samples on stdin, JSON)"
+    )
+    cpu.add_argument("--run", required=True, help="the run's JSON file")
     args = parser.parse_args(list(argv) if argv is not None else None)
+
+    if args.command == "host-cpu":
+        record = _read_record(args.run)
+        if record is None:
+            print(
+                f"runrecord: {args.run} holds no run record to add the CPU use to", file=sys.stderr
+            )
+            return 3
+        record["host_cpu"] = host_cpu(record, json.load(sys.stdin))
+        write_json(args.run, record)
+        print(json.dumps(record["host_cpu"]))
+        return 0
 
     if args.command == "plan":
         config_parser = argparse.ArgumentParser(prog="job arguments")
@@ -425,6 +448,27 @@ def main(argv: Iterable[str] | None = None) -> int:
         write_json(job.out, record)
     print(json.dumps(record))
     return 0
+
+
+# --- the hosts' CPU during the run ------------------------------------------------------
+
+
+def host_cpu(record: dict[str, Any], samples: dict[str, list[Any]]) -> dict[str, Any]:
+    """The record's host_cpu: per Docker host, the CPUs busy during the run, and whose.
+
+    samples is {"hosts": [...], "start": [...], "end": [...]}, one hostcpu.py sample per
+    host taken before and one after the submit. given_cpus is what the run asked for: its
+    executors' cores.
+    """
+    hosts = [
+        {"host": host, **hostcpu.usage(start, end)}
+        for host, start, end in zip(samples["hosts"], samples["start"], samples["end"], strict=True)
+    ]
+    return {
+        "hosts": hosts,
+        "given_cpus": record["workers"] * record["cores_per_worker"],
+        "other_cpus": round(sum(h["other_cpus"] for h in hosts), 3),
+    }
 
 
 def _read_record(path: str) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ import pytest
 
 from sparksweep import lock
 from sparksweep.cli import main
+from sparksweep.report import OTHER_CPUS_LIMIT
 from sparksweep.results import load_runs
 from sparksweep.runner import REPO_ROOT, PlaybookResult, run_playbook, run_sweep
 
@@ -56,6 +58,13 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     if len(argv) > 1 and argv[1] == b"/workspace/src/kmeans.py" and b"python" in argv[0]:
         os.kill(int(pid), signal.SIGKILL)
         print(pid)
+"""
+# A bounded busy loop: one CPU kept busy beside a run, for at most argv[1] seconds.
+_CPU_HOG = """
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    pass
 """
 
 
@@ -125,6 +134,7 @@ class SweepRun:
     second_error: str
     second_seconds: float
     w1_bytes: bytes
+    hog_seconds: float
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +176,19 @@ def sweep(results_dir: Path) -> SweepRun:
         )
     seconds = time.monotonic() - started
 
+    # A CPU hog beside the w=1 run, from its fit until the run is recorded: the report must
+    # mark that point contended.
+    wait_until_fitting(sweep_id, "w1-r1", first.done)
+    hog = subprocess.Popen([sys.executable, "-c", _CPU_HOG, "300"])
+    hog_started = time.monotonic()
+    while not any(line.startswith("w1-r1: ") or " w1-r1: " in line for line in lines):
+        if first.done() or time.monotonic() - hog_started > 300:
+            break
+        time.sleep(0.2)
+    hog.kill()
+    hog.wait()
+    hog_seconds = time.monotonic() - hog_started
+
     # One of the two workers killed in the middle of the w=2 fit.
     wait_until_fitting(sweep_id, "w2-r1", first.done)
     docker("kill", "spark-worker-2")
@@ -178,6 +201,7 @@ def sweep(results_dir: Path) -> SweepRun:
         second_error=stderr.getvalue(),
         second_seconds=seconds,
         w1_bytes=(folder / "runs" / "w1-r1.json").read_bytes(),
+        hog_seconds=hog_seconds,
     )
 
 
@@ -261,6 +285,23 @@ def test_report_through_the_cli(resumed: Path, capsys: pytest.CaptureFixture[str
     assert (resumed / "report.md").stat().st_size > 0
     assert (resumed / "speedup.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "workers" in capsys.readouterr().out
+
+
+def test_the_run_beside_a_cpu_hog_is_marked_contended(sweep: SweepRun, resumed: Path) -> None:
+    """hostcpu.py's samples see the hog as CPU the run did not use; quiet runs stay unmarked."""
+    hogged = validate(resumed / "runs" / "w1-r1.json")["host_cpu"]
+    assert hogged["other_cpus"] > OTHER_CPUS_LIMIT, (hogged, sweep.hog_seconds)
+    assert hogged["hosts"][0]["containers"] >= 2  # the master and the worker
+    quiet = validate(resumed / "runs" / "w2-r1.json")["host_cpu"]
+    assert quiet["other_cpus"] < OTHER_CPUS_LIMIT, quiet
+    assert quiet["hosts"][0]["ours_cpus"] > 0.5, quiet
+    assert main(["report", str(resumed)]) == 0
+    report = json.loads((resumed / "report.json").read_text())
+    assert 1 in report["contended_workers"]
+    (point,) = [p for p in report["points"] if p["workers"] == 1]
+    assert any("CPUs busy" in reason for reason in point["contention"]), point
+    text = (resumed / "report.md").read_text()
+    assert "Contended — Amdahl fit on fit_s" in text
 
 
 def test_a_changed_config_under_the_same_sweep_id_is_refused(

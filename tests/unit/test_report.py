@@ -17,7 +17,7 @@ import pytest
 
 from sparksweep.errors import ResultsError
 from sparksweep.job import runrecord
-from sparksweep.report import build_report, render_markdown, write_report
+from sparksweep.report import build_report, render_markdown, summary_sentences, write_report
 from sparksweep.results import atomic_write, load_runs, sweep_folder, write_json_atomic
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "results"
@@ -404,3 +404,91 @@ def test_unbounded_ceiling_is_null_in_json_and_infinity_in_text(tmp_path: Path) 
 
     assert json.loads(paths["json"].read_text())["amdahl"]["ceiling"] is None
     assert "Ceiling: ∞" in paths["markdown"].read_text()
+
+
+# --- contention and where T(w) goes ----------------------------------------------------
+
+
+def _phase(wall: float, run: float, cpu: float, driver_only: float = 0.0) -> dict[str, Any]:
+    return {
+        "wall_s": wall,
+        "jobs": 1,
+        "tasks": 16,
+        "executor_run_s": run,
+        "executor_cpu_s": cpu,
+        "gc_s": 0.0,
+        "deserialize_s": 0.0,
+        "scheduler_delay_s": 0.1,
+        "driver_only_s": driver_only,
+    }
+
+
+def _with_anatomy(run: dict[str, Any], cpu_ratio: float = 0.75) -> None:
+    """A fit of 2 s driver-only, 10 s of coordination and the rest executor compute."""
+    w, fit = run["workers"], run["timings"]["fit_s"]
+    compute = fit - 12.0
+    phases = {
+        "load": _phase(5.0, 5.0 * w, 4.0 * w),
+        "caching": _phase(6.0, 4.0 * w, 3.0 * w, driver_only=1.0),
+        "init": _phase(2.0, 1.0 * w, 0.8 * w, driver_only=0.5),
+        "iterations": _phase(fit - 10.0, compute * w - 5.0 * w, cpu_ratio * (compute - 5) * w),
+        "summary": _phase(2.0, 0.0, 0.0, driver_only=0.5),
+    }
+    phases["iterations"]["per_iteration_s"] = [1.0]
+    phases["iterations"]["median_iteration_s"] = 1.0
+    run["anatomy"] = {"phases": phases, "executor_cpu_ratio": cpu_ratio}
+
+
+def test_a_busy_host_marks_its_point_contended_and_a_second_fit_leaves_it_out() -> None:
+    runs = load_runs(FIXTURES / "good")
+    for run in runs:
+        other = 1.1 if run["workers"] == 3 else 0.05
+        run["host_cpu"] = {"hosts": [], "given_cpus": run["workers"], "other_cpus": other}
+    report = build_report(runs)
+    assert report["contended_workers"] == [3]
+    point = next(p for p in report["points"] if p["workers"] == 3)
+    assert point["contended"] and "1.10 CPUs busy" in point["contention"][0]
+    assert report["amdahl_uncontended"]["workers"] == [1, 2, 4]
+    # The fixtures follow p = 0.9 at every point, so leaving one out changes nothing.
+    assert report["amdahl_uncontended"]["parallel_fraction"] == pytest.approx(P_FIT, abs=0.01)
+    text = render_markdown(report)
+    assert "Contended — Amdahl fit on fit_s" in text
+    assert "Contended at 3 worker(s)" in text
+    assert "uncontended points only" in text
+
+
+def test_executors_short_of_cpu_mark_a_point_contended() -> None:
+    runs = load_runs(FIXTURES / "good")
+    for run in runs:
+        _with_anatomy(run, cpu_ratio=0.5 if run["workers"] >= 2 else 0.76)
+    report = build_report(runs)
+    assert report["contended_workers"] == [2, 3, 4]
+    assert "executors were on CPU 50%" in report["points"][1]["contention"][0]
+    assert report["amdahl_uncontended"] is None
+    assert "fewer than two worker counts" in report["amdahl_uncontended_reason"]
+
+
+def test_a_quiet_sweep_says_no_point_is_contended() -> None:
+    runs = load_runs(FIXTURES / "good")
+    for run in runs:
+        _with_anatomy(run)
+        run["host_cpu"] = {"hosts": [], "given_cpus": run["workers"], "other_cpus": 0.04}
+    report = build_report(runs)
+    assert report["contended_workers"] == []
+    assert any(s.startswith("No point is contended") for s in summary_sentences(report))
+
+
+def test_the_decomposition_names_what_keeps_p_below_one() -> None:
+    runs = load_runs(FIXTURES / "good")
+    for run in runs:
+        _with_anatomy(run)
+    report = build_report(runs)
+    rows = {row["workers"]: row for row in report["decomposition"]["rows"]}
+    # driver-only is 2 s at every w; compute is the executors' run time over their cores.
+    assert rows[1]["driver_only_s"] == pytest.approx(2.0)
+    assert rows[4]["driver_only_s"] == pytest.approx(2.0)
+    assert rows[4]["executor_compute_s"] < rows[1]["executor_compute_s"] / 3
+    sentence = report["decomposition"]["sentence"]
+    assert sentence.startswith("Where T(w) goes")
+    assert "keeps p below 1" in sentence
+    assert report["decomposition"]["serial_part"] in sentence
