@@ -15,6 +15,7 @@ fit (KMeans.fit only).
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -302,6 +303,11 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
                 print(f"event log not kept: {exc!r}", file=sys.stderr)
 
 
+# The exit code and output prefix of a run whose record could not be written.
+RECORD_NOT_WRITTEN = 4
+RECORD_FALLBACK = runrecord.RECORD_FALLBACK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
@@ -320,7 +326,17 @@ def main(argv: list[str] | None = None) -> int:
         runrecord.set_error(record, kind, "\n".join([*notes, f"{type(exc).__name__}: {exc}"]))
         record["timings"]["total_s"] = time.perf_counter() - started
         print(text, file=sys.stderr)
-    runrecord.write_json(args.out, record)
+    try:
+        runrecord.write_json(args.out, record)
+    except OSError as exc:
+        # A full disk must not lose a measured run silently: the record goes to the output,
+        # which the role and ansible-runner keep, and the exit code says it was not written.
+        line = RECORD_FALLBACK + json.dumps(record, allow_nan=False)
+        print(line, flush=True)
+        # On stderr too: the role hands stderr to runrecord.py failure, which then writes
+        # this measured record instead of a failure record, once the disk has room.
+        print(f"{line}\ncannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return RECORD_NOT_WRITTEN
     return 0 if record["status"] == "ok" else 1
 
 

@@ -324,6 +324,22 @@ def failure_kind(exit_code: int, output: str, elapsed: float, timeout: float | N
     return "exit"
 
 
+# The prefix of the line on which a job that could not write its record prints it instead.
+RECORD_FALLBACK = "sparksweep-record: "
+
+
+def printed_record(output: str) -> dict[str, Any] | None:
+    """The record a job printed because it could not write it, if its output holds one."""
+    for line in reversed(output.splitlines()):
+        if line.startswith(RECORD_FALLBACK):
+            try:
+                record = json.loads(line.removeprefix(RECORD_FALLBACK))
+            except ValueError:
+                return None
+            return record if isinstance(record, dict) else None
+    return None
+
+
 def failure_record(
     args: argparse.Namespace,
     *,
@@ -332,11 +348,19 @@ def failure_record(
     elapsed: float,
     timeout: float | None,
     started_at: str | None,
+    cause: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The record of a run whose driver died; cause is (kind, why) when the role knows
+    better than the exit code, such as the master container killed under the driver."""
     record = new_record(args)
     if started_at:
         record["started_at"] = started_at
     record["timings"]["total_s"] = elapsed
+    if cause is not None:
+        head = f"{cause[1]}; spark-submit exited with {exit_code} after {elapsed:.1f} s"
+        tail = output.strip()[-(MESSAGE_CHARS - len(head) - 2) :]
+        set_error(record, cause[0], f"{head}: {tail}" if tail else head)
+        return record
     kind = failure_kind(exit_code, output, elapsed, timeout)
     limit = f" (limit {timeout:g} s)" if kind == "timeout" else ""
     signal = " (SIGKILL: the kernel's OOM killer or a kill)" if exit_code == _SIGKILL else ""
@@ -399,6 +423,16 @@ def main(argv: Iterable[str] | None = None) -> int:
     failure.add_argument("--timeout", type=_non_negative_float, default=None)
     failure.add_argument("--started-at", default=None)
     failure.add_argument("--job-args", required=True, help="the job's arguments, JSON")
+    failure.add_argument(
+        "--cause-kind",
+        type=_pattern(r"[a-z_]+", "an error kind"),
+        default=None,
+        help="the error kind, when the caller knows the cause (with --cause)",
+    )
+    failure.add_argument("--cause", default=None, help="why the run died, in words")
+    failure.add_argument(
+        "--out", default=None, help="write here instead of the job's --out (a host path)"
+    )
     cpu = commands.add_parser(
         "host-cpu", help="add the hosts' CPU use to a run's record (samples on stdin, JSON)"
     )
@@ -439,13 +473,28 @@ def main(argv: Iterable[str] | None = None) -> int:
         elapsed=args.elapsed,
         timeout=args.timeout,
         started_at=args.started_at,
+        cause=(args.cause_kind, args.cause) if args.cause_kind and args.cause else None,
     )
-    earlier = _read_record(job.out)
+    out = args.out or job.out
+    # The job measured the run but could not write its record: that record, not a failure.
+    record = printed_record(output) or record
+    earlier = _read_record(out)
     if earlier is not None and args.started_at and earlier.get("started_at", "") >= args.started_at:
         # The job lived long enough to write this attempt's record itself: it knows more.
         record = earlier
     else:
-        write_json(job.out, record)
+        try:
+            write_json(out, record)
+        except OSError as exc:
+            # A full disk or a lost folder: the record goes to the output, where the role
+            # and ansible-runner's artifacts keep it, and the sweep stops on this line.
+            print(json.dumps(record))
+            print(
+                f"runrecord: cannot write {out}: {exc.strerror or exc}; the record is printed "
+                "above. Free the folder's disk, then resume the sweep with the same id",
+                file=sys.stderr,
+            )
+            return 4
     print(json.dumps(record))
     return 0
 

@@ -25,6 +25,7 @@ import pytest
 
 from sparksweep import lock
 from sparksweep.cli import main
+from sparksweep.errors import PlaybookError
 from sparksweep.report import OTHER_CPUS_LIMIT
 from sparksweep.results import load_runs
 from sparksweep.runner import REPO_ROOT, PlaybookResult, run_playbook, run_sweep
@@ -429,3 +430,80 @@ def test_a_killed_driver_is_recorded_by_the_python_writer(faults: str, results_d
     assert doc["error"]["kind"] == "killed", doc["error"]["message"]
     assert doc["error"]["message"].startswith("spark-submit exited with 137 (SIGKILL")
     assert doc["config"]["cores_per_worker"] == 2
+
+
+# --- the master lost, the disk full ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def master_killed(results_dir: Path) -> Path:
+    """A sweep w = 1, 2 whose master container is killed in the middle of the w=1 fit."""
+    sweep_id = f"master-{uuid.uuid4().hex[:8]}"
+    lines: list[str] = []
+    play = Background(
+        lambda: run_sweep(
+            workers=2, rows=ROWS, sweep_id=sweep_id, results_dir=results_dir, write=lines.append
+        )
+    )
+    wait_until_fitting(sweep_id, "w1-r1", play.done)
+    docker("kill", MASTER)
+    return play.join()
+
+
+def test_a_killed_master_fails_its_run_truthfully_and_the_sweep_recovers(
+    master_killed: Path,
+) -> None:
+    lost = validate(master_killed / "runs" / "w1-r1.json")
+    assert lost["status"] == "failed"
+    # The driver saw 137 as well; the master container's state says what it was.
+    assert lost["error"]["kind"] == "master_lost", lost["error"]
+    assert "the master container stopped during the run" in lost["error"]["message"]
+    after = validate(master_killed / "runs" / "w2-r1.json")
+    assert after["status"] == "ok", after["error"]
+    assert docker("inspect", "--format", "{{.State.Running}}", MASTER).strip() == "true"
+
+
+def test_a_full_disk_keeps_the_record_and_stops_the_sweep_with_one_line(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Results on a small tmpfs, filled while the run fits. Last in the module: its master
+    mounts the tmpfs, and the module's teardown removes it."""
+    folder = tmp_path_factory.mktemp("full-disk")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        sweep_id = f"full-{uuid.uuid4().hex[:8]}"
+        play = Background(
+            lambda: run_sweep(
+                workers=1, rows=ROWS, sweep_id=sweep_id, results_dir=folder, write=print
+            )
+        )
+        wait_until_fitting(sweep_id, "w1-r1", play.done)
+        with (folder / "filler").open("wb") as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        with pytest.raises(PlaybookError) as failed:
+            play.join()
+        message = str(failed.value)
+        assert f"cannot write the record of w1-r1 into {folder}/{sweep_id}/runs" in message
+        assert "\n" not in message.strip()
+        assert not (folder / sweep_id / "runs" / "w1-r1.json").exists()
+        # The measured record is in the job's output, kept in ansible-runner's artifacts.
+        artifacts = REPO_ROOT / ".cache" / "runner" / sweep_id / "artifacts"
+        printed = [
+            line
+            for path in artifacts.rglob("*.json")
+            for line in path.read_text(errors="replace").split("\\n")
+            if "sparksweep-record: " in line
+        ]
+        assert printed, "the job's record is not in the artifacts"
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", MASTER], capture_output=True, check=False)
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)

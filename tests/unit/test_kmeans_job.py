@@ -429,3 +429,29 @@ def test_spark_submit_run_fits_without_reading_the_input(
     ]
     assert over_features
     assert [shuffle_bytes_read(stage) for stage in over_features] == [0] * len(over_features)
+
+
+def test_a_record_that_cannot_be_written_is_printed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk at the end of a run: the measured record goes to the output, exit 4."""
+    from sparksweep.job import kmeans, runrecord
+
+    def measured(args, record, started) -> None:
+        record.update(status="ok", iterations=3, cost=1.0)
+
+    monkeypatch.setattr(kmeans, "run", measured)
+    blocker = tmp_path / "runs"
+    blocker.write_text("not a folder")
+    argv = [
+        *("--data", str(tmp_path / "parquet"), "--cores-per-worker", "1"),
+        *("--executor-memory", "1g", "--driver-memory", "1g"),
+        *("--dataset-source", "synthetic", "--dataset-fingerprint", "sha256:" + "0" * 64),
+        *("--out", str(blocker / "w1-r1.json"), "--sweep-id", "s", "--run-id", "w1-r1"),
+        *("--workers", "1"),
+    ]
+    assert kmeans.main(argv) == kmeans.RECORD_NOT_WRITTEN
+    out = capsys.readouterr()
+    printed = runrecord.printed_record(out.out)
+    assert printed is not None and printed["status"] == "ok"
+    assert runrecord.printed_record(out.err) == printed

@@ -217,3 +217,54 @@ def test_error_kind_reads_the_failure_text() -> None:
     assert runrecord.error_kind("Container killed by the kernel") == "oom"
     assert runrecord.error_kind("ExecutorLostFailure (executor 1 exited)") == "executor_lost"
     assert runrecord.error_kind("AnalysisException: [PATH_NOT_FOUND]") == "exception"
+
+
+def _failure_argv(out: Path, *extra: str) -> list[str]:
+    return [
+        "failure",
+        "--exit-code=137",
+        "--elapsed=30",
+        "--started-at=2026-11-27T11:00:00+00:00",
+        f"--job-args={json.dumps(run_args(out))}",
+        *extra,
+    ]
+
+
+def test_a_master_killed_under_the_driver_is_not_called_oom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 137 alone reads as OOM; the role knows the master was lost and says so."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("Killed"))
+    out = tmp_path / "runs" / "w1-r1.json"
+    cause = "the master container stopped during the run (exit code 137, exited)"
+    argv = _failure_argv(out, "--cause-kind=master_lost", f"--cause={cause}")
+    assert runrecord.main(argv) == 0
+    (run,) = load_runs(tmp_path)
+    assert run["error"]["kind"] == "master_lost"
+    assert run["error"]["message"].startswith(cause + "; spark-submit exited with 137")
+
+
+def test_a_record_the_job_could_only_print_is_the_one_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk made the job print its measured record: once there is room, that record
+    is written, not a failure built from the exit code."""
+    out = tmp_path / "runs" / "w1-r1.json"
+    measured = ok_record(out)
+    printed = runrecord.RECORD_FALLBACK + json.dumps(measured)
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{printed}\ncannot write {out}: No space\n"))
+    assert runrecord.main(_failure_argv(out, "--exit-code=4")) == 0
+    assert json.loads(out.read_text()) == measured
+
+
+def test_a_record_that_cannot_be_written_is_printed_and_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "runs"
+    blocker.write_text("a file where the runs folder should be")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert runrecord.main(_failure_argv(blocker / "w1-r1.json")) == 4
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.splitlines()[0])["status"] == "failed"
+    assert "cannot write" in captured.err and "resume the sweep with the same id" in captured.err
+    assert blocker.read_text().startswith("a file")
