@@ -437,12 +437,18 @@ def test_a_killed_driver_is_recorded_by_the_python_writer(faults: str, results_d
 
 @pytest.fixture(scope="module")
 def master_killed(results_dir: Path) -> Path:
-    """A sweep w = 1, 2 whose master container is killed in the middle of the w=1 fit."""
+    """A sweep of one worker, two repeats, whose master container is killed in the middle of
+    the first run's fit."""
     sweep_id = f"master-{uuid.uuid4().hex[:8]}"
     lines: list[str] = []
     play = Background(
         lambda: run_sweep(
-            workers=2, rows=ROWS, sweep_id=sweep_id, results_dir=results_dir, write=lines.append
+            workers=1,
+            repeats=2,
+            rows=ROWS,
+            sweep_id=sweep_id,
+            results_dir=results_dir,
+            write=lines.append,
         )
     )
     wait_until_fitting(sweep_id, "w1-r1", play.done)
@@ -458,7 +464,7 @@ def test_a_killed_master_fails_its_run_truthfully_and_the_sweep_recovers(
     # The driver saw 137 as well; the master container's state says what it was.
     assert lost["error"]["kind"] == "master_lost", lost["error"]
     assert "the master container stopped during the run" in lost["error"]["message"]
-    after = validate(master_killed / "runs" / "w2-r1.json")
+    after = validate(master_killed / "runs" / "w1-r2.json")
     assert after["status"] == "ok", after["error"]
     assert docker("inspect", "--format", "{{.State.Running}}", MASTER).strip() == "true"
 
