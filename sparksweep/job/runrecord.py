@@ -340,6 +340,24 @@ def printed_record(output: str) -> dict[str, Any] | None:
     return None
 
 
+_EXECUTOR_REMOVED = re.compile(r"Executor (app-[\w-]+/\d+) removed: ([^\n]+)")
+
+
+def removed_executors(output: str) -> str | None:
+    """What the master told the driver about executors it launched and lost, from the
+    driver's log: an executor killed at start-up never registers, so only this shows why."""
+    removed = _EXECUTOR_REMOVED.findall(output)
+    if not removed:
+        return None
+    reasons: dict[str, int] = {}
+    for _, reason in removed:
+        reasons[reason.strip()] = reasons.get(reason.strip(), 0) + 1
+    listed = "; ".join(f"{reason} ({count}x)" for reason, count in reasons.items())
+    return (
+        f"the master launched and lost {len(removed)} executor(s), last {removed[-1][0]}: " + listed
+    )
+
+
 def failure_record(
     args: argparse.Namespace,
     *,
@@ -479,10 +497,17 @@ def main(argv: Iterable[str] | None = None) -> int:
     # The job measured the run but could not write its record: that record, not a failure.
     record = printed_record(output) or record
     earlier = _read_record(out)
+    write = True
     if earlier is not None and args.started_at and earlier.get("started_at", "") >= args.started_at:
-        # The job lived long enough to write this attempt's record itself: it knows more.
+        # The job lived long enough to write this attempt's record itself: it knows more,
+        # except why executors it waited for never came, which only the driver's log says.
         record = earlier
-    else:
+        lost = removed_executors(output)
+        error = record.get("error") or {}
+        write = error.get("kind") == "executors_missing" and bool(lost)
+        if write:
+            set_error(record, "executors_missing", f"{error['message']}; {lost}")
+    if write:
         try:
             write_json(out, record)
         except OSError as exc:

@@ -378,7 +378,7 @@ def assert_clean(result: PlaybookResult) -> None:
 
 @pytest.fixture(scope="module")
 def faults(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """tests/integration/playbooks/faults.yml: four runs on one 2-core worker, the last
+    """tests/integration/playbooks/faults.yml: five runs on one 2-core worker, the fourth
     one's driver killed with SIGKILL in the middle of its fit."""
     test_id = f"faults-{uuid.uuid4().hex[:8]}"
     play = Background(
@@ -513,3 +513,16 @@ def test_a_full_disk_keeps_the_record_and_stops_the_sweep_with_one_line(
     finally:
         subprocess.run(["docker", "rm", "-f", "-v", MASTER], capture_output=True, check=False)
         subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+def test_executors_killed_at_start_up_end_the_run_within_its_wait(
+    faults: str, results_dir: Path
+) -> None:
+    doc = validate(results_dir / f"{faults}-startup" / "runs" / "w1-r1.json")
+    assert doc["status"] == "failed"
+    assert doc["error"]["kind"] == "executors_missing", doc["error"]["message"]
+    message = doc["error"]["message"]
+    assert "wanted exactly 1 executors" in message
+    # The workers' exit codes, which only the driver's log holds.
+    assert "the master launched and lost" in message and "137" in message, message
+    assert doc["timings"]["total_s"] < 120

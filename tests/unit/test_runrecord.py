@@ -268,3 +268,25 @@ def test_a_record_that_cannot_be_written_is_printed_and_exits_4(
     assert json.loads(captured.out.splitlines()[0])["status"] == "failed"
     assert "cannot write" in captured.err and "resume the sweep with the same id" in captured.err
     assert blocker.read_text().startswith("a file")
+
+
+def test_executors_killed_at_start_up_are_named_with_their_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job's own executors_missing record gains what only the driver's log says."""
+    out = tmp_path / "runs" / "w1-r1.json"
+    own = ok_record(out)
+    runrecord.set_error(own, "executors_missing", "wanted exactly 1 executors; registered: 0")
+    own["started_at"] = "2026-11-27T11:00:05+00:00"
+    runrecord.write_json(str(out), own)
+    log = "".join(
+        f"26/11/27 11:00:{10 + i} INFO StandaloneSchedulerBackend: Executor "
+        f"app-20261127110005-0000/{i} removed: Command exited with code 137\n"
+        for i in range(3)
+    )
+    monkeypatch.setattr("sys.stdin", io.StringIO(log))
+    assert runrecord.main(_failure_argv(out, "--exit-code=1")) == 0
+    message = json.loads(out.read_text())["error"]["message"]
+    assert message.startswith("wanted exactly 1 executors; registered: 0; ")
+    assert "launched and lost 3 executor(s), last app-20261127110005-0000/2" in message
+    assert "Command exited with code 137 (3x)" in message
