@@ -24,7 +24,7 @@ For each w, the same step two ways, each starting with w workers running:
   command, user, limits, labels and healthcheck (from inventory/group_vars/all.yml, the
   roles' defaults and the running master's mounts), then a poll of the master's /json/
   every --poll-interval seconds (default 2, the role's own delay) until the same condition
-  holds.
+  holds (not counting a removed worker the master still lists ALIVE).
 
 Two differences are the tools', not the bench's: the role stops a container (SIGTERM, up to
 its 10 s stop timeout) before removing it, where docker rm -f kills it (--docker-remove
@@ -45,7 +45,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -221,14 +221,32 @@ def docker_run_argv(spec: WorkerSpec, index: int) -> list[str]:
     return argv
 
 
-def workers_ready(master_json: dict[str, Any] | None, wanted: Sequence[str]) -> bool:
-    """The role's condition: exactly the wanted workers ALIVE, and nothing else ALIVE."""
+def alive_ids(master_json: dict[str, Any] | None) -> set[str]:
+    return {
+        str(worker.get("id"))
+        for worker in (master_json or {}).get("workers", [])
+        if worker.get("state") == "ALIVE"
+    }
+
+
+def workers_ready(
+    master_json: dict[str, Any] | None,
+    wanted: Sequence[str],
+    stale: Collection[str] = (),
+) -> bool:
+    """The role's condition: exactly the wanted workers ALIVE, and nothing else ALIVE.
+
+    A worker in `stale` (ALIVE before its container was removed, under the same name) does
+    not count: the script polls soon enough to see one the master has not yet marked dead.
+    """
     if not master_json:
         return False
     alive = [
         worker.get("host")
         for worker in master_json.get("workers", [])
-        if worker.get("state") == "ALIVE" and worker.get("host") in wanted
+        if worker.get("state") == "ALIVE"
+        and worker.get("host") in wanted
+        and str(worker.get("id")) not in stale
     ]
     return len(alive) == len(wanted) and master_json.get("aliveworkers") == len(wanted)
 
@@ -278,6 +296,7 @@ def docker_scale(
 ) -> float:
     """The scale step by the docker CLI; returns its seconds."""
     started = time.perf_counter()
+    stale = alive_ids(master_json(url))
     names = docker("ps", "--all", "--filter", f"label={WORKER_LABEL}", "--format", "{{.Names}}")
     if names.split():
         if remove == "stop-rm":
@@ -294,7 +313,7 @@ def docker_scale(
         docker("volume", "create", *labels, f"{name}-data")
         docker(*docker_run_argv(spec, index)[1:])
     deadline = started + spec.wait_timeout
-    while not workers_ready(master_json(url), wanted):
+    while not workers_ready(master_json(url), wanted, stale):
         if time.perf_counter() > deadline:
             raise BenchError(
                 f"the master at {url} did not list {count} ALIVE workers within "

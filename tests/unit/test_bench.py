@@ -440,7 +440,10 @@ def test_workers_are_ready_when_exactly_the_wanted_ones_are_alive() -> None:
     wanted = ["spark-worker-1", "spark-worker-2"]
 
     def master(*workers: tuple[str, str]) -> dict[str, Any]:
-        listed = [{"host": host, "state": state} for host, state in workers]
+        listed = [
+            {"id": f"worker-{i}", "host": host, "state": state}
+            for i, (host, state) in enumerate(workers)
+        ]
         return {"workers": listed, "aliveworkers": sum(s == "ALIVE" for _, s in workers)}
 
     alive = ("spark-worker-1", "ALIVE"), ("spark-worker-2", "ALIVE")
@@ -450,6 +453,11 @@ def test_workers_are_ready_when_exactly_the_wanted_ones_are_alive() -> None:
     assert not orchestration.workers_ready(master(alive[0]), wanted)
     assert not orchestration.workers_ready(master(alive[0], ("spark-worker-2", "DEAD")), wanted)
     assert not orchestration.workers_ready(None, wanted)
+    # The same names, still listed ALIVE from before the step: not the fresh workers.
+    stale = orchestration.alive_ids(master(*alive))
+    assert stale == {"worker-0", "worker-1"}
+    assert not orchestration.workers_ready(master(*alive), wanted, stale)
+    assert orchestration.alive_ids(None) == set()
 
 
 def test_the_ansible_step_is_timed_between_the_playbooks_markers() -> None:
