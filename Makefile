@@ -17,7 +17,7 @@ export ANSIBLE_CONFIG := $(abspath ansible.cfg)
 
 ROLES_WITH_SCENARIOS := $(patsubst roles/%/molecule/default/molecule.yml,%,$(wildcard roles/*/molecule/default/molecule.yml))
 
-.PHONY: setup setup-dev sweep test lint unit integration molecule clean-cluster
+.PHONY: setup setup-dev sweep test lint unit integration molecule clean-cluster bench
 
 setup: $(VENV)/.installed
 
@@ -61,3 +61,14 @@ integration: setup-dev
 
 clean-cluster: setup
 	$(VENV)/bin/ansible-playbook playbooks/teardown.yml
+
+# The benchmarks (README, "Benchmarks"); not part of make test. Each prints the machine
+# first and its ratio last, and writes its JSON to bench/results/. data_load and
+# kmeans_iteration run Spark in local mode on the host; fit_overhead --run (a sweep of
+# w = 1, 2) and orchestration use the Docker Engine, and orchestration removes the cluster
+# at the end.
+bench: setup-dev
+	$(VENV)/bin/python bench/data_load.py
+	$(VENV)/bin/python bench/kmeans_iteration.py
+	$(VENV)/bin/python bench/fit_overhead.py --run $(if $(ROWS),--rows $(ROWS),)
+	$(VENV)/bin/python bench/orchestration.py
