@@ -12,10 +12,17 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from sparksweep import settings
-from sparksweep.errors import SparksweepError
+from sparksweep import __version__, settings
+from sparksweep.errors import RunsFailedError, SparksweepError
 from sparksweep.job.runrecord import MEMORY_SIZE
-from sparksweep.report import METRICS, build_report, render_table, summary_sentences, write_report
+from sparksweep.report import (
+    METRICS,
+    build_report,
+    failed_run_lines,
+    render_table,
+    summary_sentences,
+    write_report,
+)
 from sparksweep.results import load_runs, new_sweep_id, sweep_folder
 
 DEFAULT_REPEATS = 1
@@ -50,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Measure how a Spark K-Means job scales over 1..N worker containers "
         "and fit Amdahl's law to it.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     report = commands.add_parser("report", help="report on the runs of one sweep")
@@ -156,7 +164,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
-    _report(args.results_dir, args.metric)
+    _report(
+        args.results_dir,
+        args.metric,
+        rerun="run the sweep again with its settings and --sweep-id to rerun them",
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -176,7 +188,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
         extravars=extravars,
         results_dir=args.results_dir,
     )
-    _report(sweep_dir, "fit_s")
+    _report(sweep_dir, "fit_s", rerun="run the same command with the sweep's id to rerun them")
 
 
 def _cmd_lock(args: argparse.Namespace) -> None:
@@ -198,14 +210,29 @@ def _cmd_data_check(args: argparse.Namespace) -> None:
     print(f"{args.file}: {rows} rows, valid")
 
 
-def _report(results_dir: Path, metric: str) -> None:
+def _report(results_dir: Path, metric: str, rerun: str) -> None:
+    """Write and print the report; RunsFailedError after it when any run failed.
+
+    rerun says how to rerun the failed runs, for the error line.
+    """
     report = build_report(load_runs(results_dir), metric=metric)
     paths = write_report(sweep_folder(results_dir), report)
     console = Console()
     console.print(render_table(report))
+    failed = failed_run_lines(report)
     # Soft wrap leaves long lines to the terminal, so a printed path stays one piece to copy.
-    for line in [*summary_sentences(report), *(f"wrote {path}" for path in paths.values())]:
-        console.print(line, highlight=False, soft_wrap=True)
+    for line in [
+        *summary_sentences(report),
+        *(f"wrote {path}" for path in paths.values()),
+        *failed,
+    ]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if failed:
+        runs = report["runs"]
+        raise RunsFailedError(
+            f"{runs['failed']} of {runs['total']} runs of sweep {report['sweep_id']} failed "
+            f"(listed above); {rerun}"
+        )
 
 
 def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:

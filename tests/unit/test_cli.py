@@ -74,15 +74,28 @@ def test_report_on_the_results_folder_writes_into_the_sweep_folder(tmp_path: Pat
     assert (tmp_path / "results" / "good" / "report.json").is_file()
 
 
-def test_report_with_a_failed_run_succeeds(
+def test_report_with_a_failed_run_writes_the_report_then_exits_4_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sweep = Path(shutil.copytree(FIXTURES / "failed-run", tmp_path / "failed-run"))
 
-    assert main(["report", str(sweep)]) == 0
+    assert main(["report", str(sweep)]) == 4
 
-    assert "w2-r2" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == (
+        "failed w2-r2: executor_lost: Lost executor 1 on 172.18.0.4: worker lost"
+    )
+    (error,) = out.err.splitlines()
+    assert error.startswith("sparksweep: error: 1 of 6 runs of sweep failed-run failed")
     assert json.loads((sweep / "report.json").read_text())["runs"]["failed"] == 1
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"sparksweep {sparksweep.__version__}\n"
 
 
 @pytest.mark.parametrize(
