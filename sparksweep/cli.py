@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.console import Console
 from sparksweep import __version__, settings
 from sparksweep.errors import RunsFailedError, SparksweepError
 from sparksweep.job.runrecord import MEMORY_SIZE
+from sparksweep.progress import sweep_progress
 from sparksweep.report import (
     METRICS,
     build_report,
@@ -180,15 +182,37 @@ def _cmd_run(args: argparse.Namespace) -> None:
         extravars["sparksweep_worker_cores"] = args.cores
     if args.memory is not None:
         extravars["sparksweep_worker_memory"] = args.memory
+    sweep_id = args.sweep_id or new_sweep_id()
+    resume = _resume_command(args, sweep_id)
     sweep_dir = runner.run_sweep(
         workers=args.workers,
         repeats=args.repeats,
         rows=args.rows,
-        sweep_id=args.sweep_id or new_sweep_id(),
+        sweep_id=sweep_id,
         extravars=extravars,
         results_dir=args.results_dir,
+        progress=sweep_progress(args.workers, args.repeats, resume),
     )
-    _report(sweep_dir, "fit_s", rerun="run the same command with the sweep's id to rerun them")
+    _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}")
+
+
+def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
+    """The `sparksweep run` that resumes this sweep: its options, spelled out, and its id.
+
+    Every option is explicit, so that a changed default cannot make the resume a different
+    experiment, and the results folder is absolute, so that it works from any folder.
+    """
+    argv = ["sparksweep", "run", "--workers", str(args.workers), "--repeats", str(args.repeats)]
+    argv += ["--rows", str(args.rows)]
+    if args.cores is not None:
+        argv += ["--cores", str(args.cores)]
+    if args.memory is not None:
+        argv += ["--memory", args.memory]
+    if args.results_dir is not None:
+        argv += ["--results-dir", str(args.results_dir.resolve())]
+    for key, value in args.extravars:
+        argv += ["-e", f"{key}={value}"]
+    return shlex.join([*argv, "--sweep-id", sweep_id])
 
 
 def _cmd_lock(args: argparse.Namespace) -> None:
