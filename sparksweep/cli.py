@@ -1,4 +1,4 @@
-"""Command line: run a sweep, report on one, generate and check data."""
+"""Command line: run a sweep, report on one, compare sweeps, fetch, generate and check data."""
 
 from __future__ import annotations
 
@@ -73,6 +73,26 @@ def _parser() -> argparse.ArgumentParser:
         "--metric", choices=METRICS, default="fit_s", help="timing to fit (default: fit_s)"
     )
     report.set_defaults(handler=_cmd_report)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare sweeps side by side: medians, Amdahl fits and the settings that differ",
+    )
+    compare.add_argument(
+        "sweeps",
+        type=Path,
+        nargs="+",
+        metavar="SWEEP_DIR",
+        help="two or more sweep folders results/<sweep_id>; the first is the yardstick (A)",
+    )
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where compare.md and compare.png go (default: the first sweep's parent folder)",
+    )
+    compare.set_defaults(handler=_cmd_compare)
 
     max_workers = settings.workers_max()
     default_rows = settings.default_rows()
@@ -171,6 +191,19 @@ def _cmd_report(args: argparse.Namespace) -> None:
         args.metric,
         rerun="run the sweep again with its settings and --sweep-id to rerun them",
     )
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    compare = importlib.import_module("sparksweep.compare")
+    comparison = compare.build_comparison(args.sweeps)
+    # Beside the sweeps (results/ as a rule), not wherever the command happens to run.
+    out = args.out or args.sweeps[0].resolve().parent
+    paths = compare.write_comparison(out, comparison)
+    console = Console()
+    for table in compare.render_tables(comparison):
+        console.print(table)
+    for line in [*compare.fit_notes(comparison), *(f"wrote {path}" for path in paths.values())]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
