@@ -16,7 +16,7 @@ from rich.console import Console
 from sparksweep import __version__, settings
 from sparksweep.errors import RunsFailedError, SparksweepError
 from sparksweep.job.runrecord import MEMORY_SIZE
-from sparksweep.progress import sweep_progress
+from sparksweep.progress import download_progress, print_line, sweep_progress
 from sparksweep.report import (
     METRICS,
     build_report,
@@ -32,6 +32,7 @@ DEFAULT_REPEATS = 1
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _SWEEP_ID = re.compile(r"[A-Za-z0-9._-]+")
 _MEMORY = re.compile(MEMORY_SIZE)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -179,6 +180,36 @@ def _parser() -> argparse.ArgumentParser:
         help="default: data/synthetic-<rows>-s<seed>.csv.gz in the repository",
     )
     generate.set_defaults(handler=_cmd_data_generate)
+    fetch = data_commands.add_parser(
+        "fetch",
+        help="download the real SUSY set to data/SUSY.csv.gz: its hash checked, every row "
+        "validated",
+    )
+    fetch.add_argument(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="download from here instead (needs --sha256): a zip holding the CSV or its "
+        ".csv.gz, a .csv.gz, or a CSV (default: the UCI repository's SUSY zip, data set 279)",
+    )
+    fetch.add_argument(
+        "--sha256",
+        type=_sha256,
+        default=None,
+        metavar="HEX",
+        help="the download's expected sha256; without it, the default URL's is printed",
+    )
+    fetch.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="default: data/ in the repository, where the sweep looks for SUSY.csv.gz",
+    )
+    fetch.add_argument(
+        "--force", action="store_true", help="fetch again even when SUSY.csv.gz is there"
+    )
+    fetch.set_defaults(handler=_cmd_data_fetch)
     check = data_commands.add_parser("check", help="validate a data file and count its rows")
     check.add_argument("file", type=Path, metavar="FILE")
     check.set_defaults(handler=_cmd_data_check)
@@ -261,6 +292,30 @@ def _cmd_data_generate(args: argparse.Namespace) -> None:
     print(f"wrote {args.rows} rows to {written}")
 
 
+def _cmd_data_fetch(args: argparse.Namespace) -> None:
+    fetch = importlib.import_module("sparksweep.data.fetch")
+    if args.url is not None and args.sha256 is None:
+        raise SparksweepError(
+            "--url needs --sha256 HEX: a download from elsewhere is trusted only with its "
+            "hash (see 'sparksweep data fetch --help')"
+        )
+    url = args.url or fetch.SUSY_URL
+    data_dir = args.data_dir or REPO_ROOT / "data"
+    target = data_dir / fetch.SUSY_NAME
+    if target.exists() and not args.force:
+        print_line(f"{target} is already there; --force fetches it again")
+        return
+    print_line(f"fetching {url}")
+    with download_progress("download") as progress:
+        fetched = fetch.fetch(url, data_dir, args.sha256, progress=progress, note=print_line)
+    if args.sha256 is None:
+        print_line(
+            f"no hash was given to check the download against; to check a later fetch of the "
+            f"same file: sparksweep data fetch --sha256 {fetched.sha256}"
+        )
+    print_line(f"wrote {fetched.path}: {fetched.rows} rows, valid")
+
+
 def _cmd_data_check(args: argparse.Namespace) -> None:
     data = importlib.import_module("sparksweep.data")
     rows = data.validate_csv(args.file)
@@ -316,6 +371,12 @@ def _sweep_id(text: str) -> str:
             f"{text!r} is not a sweep id: use letters, digits, '.', '_' and '-', and not only dots"
         )
     return text
+
+
+def _sha256(text: str) -> str:
+    if not _SHA256.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sha256: 64 hexadecimal digits")
+    return text.lower()
 
 
 def _memory(text: str) -> str:

@@ -1,8 +1,8 @@
-"""A sweep you can follow: its progress from ansible-runner's events, as a rich bar on a
-terminal and as plain lines elsewhere.
+"""Progress you can follow, as a rich bar on a terminal and as plain lines elsewhere: a
+sweep's, from ansible-runner's events, and a download's.
 
-Both forms read the same events through one SweepState, so a test feeds recorded events to
-either and sees what a person would.
+Both forms of a sweep's progress read the same events through one SweepState, so a test
+feeds recorded events to either and sees what a person would.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
@@ -25,6 +26,8 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Column
 from rich.text import Text
@@ -44,6 +47,7 @@ PHASES = {
 }
 # "about 0:00:00 left"; more than 9 hours left pushes the phase one column to the right.
 _LEFT_WIDTH = 18
+_UNKNOWN_SIZE_STEP = 100_000_000
 # The phases that stay on screen above the bar; the others only change the bar's text.
 _MILESTONES = {"planned", "run_done"}
 _RUN_ID = re.compile(r"w([0-9]+)-r([0-9]+)")
@@ -308,3 +312,42 @@ def sweep_progress(
     if console.is_terminal and not console.is_dumb_terminal:
         return SweepProgressBar(workers, repeats, console, resume)
     return SweepProgress(workers, repeats, resume)
+
+
+@contextlib.contextmanager
+def download_progress(
+    label: str, console: Console | None = None, write: Callable[[str], None] = print_line
+) -> Iterator[Callable[[int, int | None], None]]:
+    """A callback for bytes received of the total (None when unknown) that shows them: a bar
+    with size, speed and time left on a terminal, a line at every tenth elsewhere."""
+    console = console or Console()
+    if console.is_terminal and not console.is_dumb_terminal:
+        with Progress(
+            TextColumn(label),
+            BarColumn(bar_width=None),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task(label, total=None)
+
+            def update(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            yield update
+        return
+
+    shown = -1
+    last = -1
+
+    def line(done: int, total: int | None) -> None:
+        nonlocal shown, last
+        # A tenth of the file, or every 100 MB when its size is unknown.
+        step = max(total // 10 if total else _UNKNOWN_SIZE_STEP, 1)
+        if done != last and (done // step > shown or done == total):
+            shown, last = done // step, done
+            size = f" of {total / 1e6:.1f} MB" if total else " MB"
+            write(f"{label}: {done / 1e6:.1f}{size}")
+
+    yield line

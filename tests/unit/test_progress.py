@@ -24,6 +24,7 @@ from sparksweep.progress import (
     SweepProgressBar,
     SweepState,
     clock_text,
+    download_progress,
     sweep_progress,
 )
 
@@ -308,3 +309,37 @@ def test_run_in_a_pipe_prints_plain_lines_and_exits_4(tmp_path: Path) -> None:
     assert "failed w2-r2: executor_lost: Lost executor 1 on 172.18.0.4: worker lost" in lines
     (error,) = done.stderr.splitlines()
     assert error.startswith("sparksweep: error: 1 of 6 runs of sweep failed-run failed")
+
+
+# --- a download -------------------------------------------------------------------------
+
+
+def test_a_download_on_a_terminal_is_a_bar_with_size_speed_and_time_left() -> None:
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, color_system=None)
+
+    with download_progress("download", console) as update:
+        for done in range(0, 5_000_001, 1_000_000):
+            update(done, 5_000_000)
+
+    last = ANSI.sub("", out.getvalue()).rsplit("\r", 1)[-1]
+    assert re.search(r"download +━+ 5\.0/5\.0 MB .*/s", last), last
+
+
+def test_a_download_elsewhere_is_a_line_at_each_tenth() -> None:
+    lines: list[str] = []
+    with download_progress("download", Console(file=io.StringIO()), lines.append) as update:
+        for done in range(0, 1_000_001, 50_000):
+            update(done, 1_000_000)
+        update(1_000_000, 1_000_000)
+
+    assert lines == [f"download: {mb / 10:.1f} of 1.0 MB" for mb in range(11)]
+
+
+def test_a_download_of_unknown_size_is_a_line_every_100_mb() -> None:
+    lines: list[str] = []
+    with download_progress("download", Console(file=io.StringIO()), lines.append) as update:
+        for done in range(0, 250_000_001, 10_000_000):
+            update(done, None)
+
+    assert lines == ["download: 0.0 MB", "download: 100.0 MB", "download: 200.0 MB"]
