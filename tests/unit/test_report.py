@@ -455,3 +455,20 @@ def test_unbounded_ceiling_is_null_in_json_and_infinity_in_text(tmp_path: Path) 
 
     assert json.loads(paths["json"].read_text())["amdahl"]["ceiling"] is None
     assert "Ceiling: ∞" in paths["markdown"].read_text()
+
+
+def test_atomic_write_check_reads_the_whole_file_and_can_refuse_it(tmp_path: Path) -> None:
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+    seen: list[bytes] = []
+
+    def refuse(written: Path) -> None:
+        seen.append(written.read_bytes())
+        raise ResultsError("not good enough")
+
+    with pytest.raises(ResultsError), atomic_write(path, check=refuse) as handle:
+        handle.write(b"new")
+
+    assert seen == [b"new"]
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
