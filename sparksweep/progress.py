@@ -45,7 +45,7 @@ PHASES = {
     "job_running": "job running",
     "run_done": "{run_id}: {status} {text}",
 }
-# "about 0:00:00 left"; more than 9 hours left pushes the phase one column to the right.
+# The widest time left, "about 0:00:00 left", up to 10 hours.
 _LEFT_WIDTH = 18
 _UNKNOWN_SIZE_STEP = 100_000_000
 # The phases that stay on screen above the bar; the others only change the bar's text.
