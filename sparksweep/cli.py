@@ -1,10 +1,11 @@
-"""Command line: run a sweep, report on one, generate and check data."""
+"""Command line: run a sweep, report on one, compare sweeps, fetch, generate and check data."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import re
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,10 +13,18 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from sparksweep import settings
-from sparksweep.errors import SparksweepError
+from sparksweep import __version__, settings
+from sparksweep.errors import RunsFailedError, SparksweepError
 from sparksweep.job.runrecord import MEMORY_SIZE
-from sparksweep.report import METRICS, build_report, render_table, summary_sentences, write_report
+from sparksweep.progress import download_progress, print_line, sweep_progress
+from sparksweep.report import (
+    METRICS,
+    build_report,
+    failed_run_lines,
+    render_table,
+    summary_sentences,
+    write_report,
+)
 from sparksweep.results import load_runs, new_sweep_id, sweep_folder
 
 DEFAULT_REPEATS = 1
@@ -23,6 +32,7 @@ DEFAULT_REPEATS = 1
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _SWEEP_ID = re.compile(r"[A-Za-z0-9._-]+")
 _MEMORY = re.compile(MEMORY_SIZE)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -50,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Measure how a Spark K-Means job scales over 1..N worker containers "
         "and fit Amdahl's law to it.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     report = commands.add_parser("report", help="report on the runs of one sweep")
@@ -63,6 +74,26 @@ def _parser() -> argparse.ArgumentParser:
         "--metric", choices=METRICS, default="fit_s", help="timing to fit (default: fit_s)"
     )
     report.set_defaults(handler=_cmd_report)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare sweeps side by side: medians, Amdahl fits and the settings that differ",
+    )
+    compare.add_argument(
+        "sweeps",
+        type=Path,
+        nargs="+",
+        metavar="SWEEP_DIR",
+        help="two or more sweep folders results/<sweep_id>; the first is the yardstick (A)",
+    )
+    compare.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where compare.md and compare.png go (default: the first sweep's parent folder)",
+    )
+    compare.set_defaults(handler=_cmd_compare)
 
     max_workers = settings.workers_max()
     default_rows = settings.default_rows()
@@ -157,6 +188,36 @@ def _parser() -> argparse.ArgumentParser:
         "of a CSV; prints the set's folder, named by its fingerprint, as the last line",
     )
     generate.set_defaults(handler=_cmd_data_generate)
+    fetch = data_commands.add_parser(
+        "fetch",
+        help="download the real SUSY set to data/SUSY.csv.gz: its hash checked, every row "
+        "validated",
+    )
+    fetch.add_argument(
+        "--url",
+        default=None,
+        metavar="URL",
+        help="download from here instead (needs --sha256): a zip holding the CSV or its "
+        ".csv.gz, a .csv.gz, or a CSV (default: the UCI repository's SUSY zip, data set 279)",
+    )
+    fetch.add_argument(
+        "--sha256",
+        type=_sha256,
+        default=None,
+        metavar="HEX",
+        help="the download's expected sha256; without it, the default URL's is printed",
+    )
+    fetch.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="default: data/ in the repository, where the sweep looks for SUSY.csv.gz",
+    )
+    fetch.add_argument(
+        "--force", action="store_true", help="fetch again even when SUSY.csv.gz is there"
+    )
+    fetch.set_defaults(handler=_cmd_data_fetch)
     check = data_commands.add_parser("check", help="validate a data file and count its rows")
     check.add_argument("file", type=Path, metavar="FILE")
     check.set_defaults(handler=_cmd_data_check)
@@ -164,7 +225,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_report(args: argparse.Namespace) -> None:
-    _report(args.results_dir, args.metric)
+    _report(
+        args.results_dir,
+        args.metric,
+        rerun="run the sweep again with its settings and --sweep-id to rerun them",
+    )
+
+
+def _cmd_compare(args: argparse.Namespace) -> None:
+    compare = importlib.import_module("sparksweep.compare")
+    comparison = compare.build_comparison(args.sweeps)
+    # Beside the sweeps (results/ as a rule), not wherever the command happens to run.
+    out = args.out or args.sweeps[0].resolve().parent
+    paths = compare.write_comparison(out, comparison)
+    console = Console()
+    for table in compare.render_tables(comparison):
+        console.print(table)
+    for line in [*compare.fit_notes(comparison), *(f"wrote {path}" for path in paths.values())]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
@@ -176,15 +254,37 @@ def _cmd_run(args: argparse.Namespace) -> None:
         extravars["sparksweep_worker_cores"] = args.cores
     if args.memory is not None:
         extravars["sparksweep_worker_memory"] = args.memory
+    sweep_id = args.sweep_id or new_sweep_id()
+    resume = _resume_command(args, sweep_id)
     sweep_dir = runner.run_sweep(
         workers=args.workers,
         repeats=args.repeats,
         rows=args.rows,
-        sweep_id=args.sweep_id or new_sweep_id(),
+        sweep_id=sweep_id,
         extravars=extravars,
         results_dir=args.results_dir,
+        progress=sweep_progress(args.workers, args.repeats, resume),
     )
-    _report(sweep_dir, "fit_s")
+    _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}")
+
+
+def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
+    """The `sparksweep run` that resumes this sweep: its options, spelled out, and its id.
+
+    Every option is explicit, so that a changed default cannot make the resume a different
+    experiment, and the results folder is absolute, so that it works from any folder.
+    """
+    argv = ["sparksweep", "run", "--workers", str(args.workers), "--repeats", str(args.repeats)]
+    argv += ["--rows", str(args.rows)]
+    if args.cores is not None:
+        argv += ["--cores", str(args.cores)]
+    if args.memory is not None:
+        argv += ["--memory", args.memory]
+    if args.results_dir is not None:
+        argv += ["--results-dir", str(args.results_dir.resolve())]
+    for key, value in args.extravars:
+        argv += ["-e", f"{key}={value}"]
+    return shlex.join([*argv, "--sweep-id", sweep_id])
 
 
 def _cmd_lock(args: argparse.Namespace) -> None:
@@ -208,20 +308,59 @@ def _cmd_data_generate(args: argparse.Namespace) -> None:
     print(f"wrote {args.rows} rows to {written}")
 
 
+def _cmd_data_fetch(args: argparse.Namespace) -> None:
+    fetch = importlib.import_module("sparksweep.data.fetch")
+    if args.url is not None and args.sha256 is None:
+        raise SparksweepError(
+            "--url needs --sha256 HEX: a download from elsewhere is trusted only with its "
+            "hash (see 'sparksweep data fetch --help')"
+        )
+    url = args.url or fetch.SUSY_URL
+    data_dir = args.data_dir or REPO_ROOT / "data"
+    target = data_dir / fetch.SUSY_NAME
+    if target.exists() and not args.force:
+        print_line(f"{target} is already there; --force fetches it again")
+        return
+    print_line(f"fetching {url}")
+    with download_progress("download") as progress:
+        fetched = fetch.fetch(url, data_dir, args.sha256, progress=progress, note=print_line)
+    if args.sha256 is None:
+        print_line(
+            f"no hash was given to check the download against; to check a later fetch of the "
+            f"same file: sparksweep data fetch --sha256 {fetched.sha256}"
+        )
+    print_line(f"wrote {fetched.path}: {fetched.rows} rows, valid")
+
+
 def _cmd_data_check(args: argparse.Namespace) -> None:
     data = importlib.import_module("sparksweep.data")
     rows = data.validate_csv(args.file)
     print(f"{args.file}: {rows} rows, valid")
 
 
-def _report(results_dir: Path, metric: str) -> None:
+def _report(results_dir: Path, metric: str, rerun: str) -> None:
+    """Write and print the report; RunsFailedError after it when any run failed.
+
+    rerun says how to rerun the failed runs, for the error line.
+    """
     report = build_report(load_runs(results_dir), metric=metric)
     paths = write_report(sweep_folder(results_dir), report)
     console = Console()
     console.print(render_table(report))
+    failed = failed_run_lines(report)
     # Soft wrap leaves long lines to the terminal, so a printed path stays one piece to copy.
-    for line in [*summary_sentences(report), *(f"wrote {path}" for path in paths.values())]:
-        console.print(line, highlight=False, soft_wrap=True)
+    for line in [
+        *summary_sentences(report),
+        *(f"wrote {path}" for path in paths.values()),
+        *failed,
+    ]:
+        console.print(line, highlight=False, soft_wrap=True, markup=False)
+    if failed:
+        runs = report["runs"]
+        raise RunsFailedError(
+            f"{runs['failed']} of {runs['total']} runs of sweep {report['sweep_id']} failed "
+            f"(listed above); {rerun}"
+        )
 
 
 def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -248,6 +387,12 @@ def _sweep_id(text: str) -> str:
             f"{text!r} is not a sweep id: use letters, digits, '.', '_' and '-', and not only dots"
         )
     return text
+
+
+def _sha256(text: str) -> str:
+    if not _SHA256.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a sha256: 64 hexadecimal digits")
+    return text.lower()
 
 
 def _memory(text: str) -> str:

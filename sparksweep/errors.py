@@ -29,3 +29,9 @@ class SweepBusyError(SparksweepError):
     """Another sweep holds this machine's cluster."""
 
     exit_code = 3
+
+
+class RunsFailedError(SparksweepError):
+    """A sweep holds failed runs: its report is written, but the sweep is not complete."""
+
+    exit_code = 4

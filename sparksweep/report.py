@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from rich import box
 from rich.table import Table
 
 from sparksweep.errors import FitError, ResultsError
@@ -34,6 +35,8 @@ OTHER_CPUS_LIMIT = 0.35
 # iterations. A quiet w=1 run on a 2-core machine was at 0.72-0.78; two 1-core executors
 # sharing 2 CPUs with the driver and the master fell to 0.58-0.62.
 CPU_RATIO_LIMIT = 0.66
+# A failed run's line on a terminal; the run JSON keeps the whole message.
+_FAILED_MESSAGE_CHARS = 200
 _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",
@@ -156,6 +159,19 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
     return sentences
 
 
+def failed_run_lines(report: dict[str, Any]) -> list[str]:
+    """One line per failed run: its id, its error kind and the first line of its message."""
+    lines = []
+    for point in report["points"]:
+        for run in point["failed_runs"]:
+            first = next((line for line in run["message"].splitlines() if line.strip()), "")
+            message = " ".join(first.split())
+            if len(message) > _FAILED_MESSAGE_CHARS:
+                message = message[: _FAILED_MESSAGE_CHARS - 1] + "…"
+            lines.append(f"failed {run['run_id']}: {run['kind']}: {message}")
+    return lines
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """report.md: the per-worker table and the summary sentences, for a person to read."""
     metric = report["metric"]
@@ -185,13 +201,26 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def render_table(report: dict[str, Any]) -> Table:
-    """The per-worker table for a terminal; oversubscribed rows in yellow, contended magenta."""
-    headers, rows = _table(report)
+    """The per-worker table for a terminal of 80 columns; oversubscribed rows in yellow, contended
+    magenta.
+
+    Cut headers ("worke…") read worse than narrow ones, so each header word gets a line of
+    its own, there are no vertical rules, and the cells hold bare numbers: the failed runs'
+    ids and the oversubscription are in the sentences printed below the table.
+    """
+    headers, rows = _table(report, detailed=False)
+    oversubscribed = any(point["oversubscribed"] for point in report["points"])
     table = Table(
-        title=f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}"
+        title=f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}",
+        caption=f"yellow: w x cores above the host's {report['host']['cpus']} CPUs"
+        if oversubscribed
+        else None,
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
     )
     for header in headers:
-        table.add_column(header, justify="right")
+        table.add_column(header.replace(" ", "\n"), justify="right")
     for point, row in zip(report["points"], rows, strict=True):
         style = "yellow" if point["oversubscribed"] else "magenta" if point["contended"] else None
         table.add_row(*row, style=style)
@@ -647,7 +676,7 @@ def _fit_sentences(amdahl: dict[str, Any] | None, reason: str | None, metric: st
     return [fit, ceiling]
 
 
-def _table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+def _table(report: dict[str, Any], detailed: bool = True) -> tuple[list[str], list[list[str]]]:
     headers = [
         "workers",
         "ok",
@@ -662,7 +691,7 @@ def _table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for p in report["points"]:
         failed = str(p["n_failed"])
-        if p["failed_runs"]:
+        if detailed and p["failed_runs"]:
             failed += " (" + ", ".join(run["run_id"] for run in p["failed_runs"]) + ")"
         rows.append(
             [
@@ -675,7 +704,7 @@ def _table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 _number(p["efficiency"], 2),
                 _number(p["karp_flatt"], 3),
                 f"{p['cores']} > {report['host']['cpus']} CPUs"
-                if p["oversubscribed"]
+                if detailed and p["oversubscribed"]
                 else str(p["cores"]),
             ]
         )

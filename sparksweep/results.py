@@ -8,7 +8,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -130,11 +130,12 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path) -> Iterator[BinaryIO]:
+def atomic_write(path: Path, check: Callable[[Path], None] | None = None) -> Iterator[BinaryIO]:
     """A binary file that replaces path only once the block ends without an exception.
 
     It is a temporary file in the same folder (a rename across file systems is not
-    atomic), fsynced, then renamed over path.
+    atomic), fsynced, then renamed over path. check, when given, reads the complete
+    temporary file before the rename; an exception from it leaves path as it was.
     """
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
@@ -143,6 +144,8 @@ def atomic_write(path: Path) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(tmp)
         # mkstemp creates the file 0600; results are meant to be read by others.
         tmp.chmod(0o644)
         os.replace(tmp, path)

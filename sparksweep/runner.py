@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ import ansible_runner
 
 from sparksweep import lock
 from sparksweep.errors import PlaybookError
+from sparksweep.progress import SweepProgress, ansible_warnings, print_line
 from sparksweep.results import new_sweep_id
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,13 +37,6 @@ class PlaybookResult:
 
     def changed_count(self) -> int:
         return sum(self.stats.get("changed", {}).values())
-
-
-def ansible_warnings(event: dict[str, Any]) -> list[str]:
-    """The [WARNING] and [DEPRECATION WARNING] lines Ansible printed with this event."""
-    return [
-        line.strip() for line in str(event.get("stdout", "")).splitlines() if "WARNING]" in line
-    ]
 
 
 def _failure_text(event: dict[str, Any]) -> str:
@@ -109,57 +102,6 @@ def run_playbook(
     )
 
 
-# The sweep's phases, as roles/spark_sweep marks them: a debug task whose msg holds
-# sparksweep_phase and the fields each line names. Markers, not task names, so renaming a
-# task cannot silently end its progress line (tests/unit/test_runner.py checks both sides).
-PHASES = {
-    "sweep_started": "sweep {sweep_id} started",
-    "cluster_ready": "image built or reused, master ALIVE",
-    "data_preparing": "data: preparing (written or converted to Parquet once per data set)",
-    "planned": "data ready; {runs} runs planned, already done: {done}",
-    "workers_removed": "workers removed with their volumes",
-    "workers_alive": "workers ALIVE",
-    "job_running": "job running",
-    "run_done": "{run_id}: {status} {text}",
-}
-
-
-class SweepProgress:
-    """One line per phase of the sweep: which run, which phase, elapsed time."""
-
-    def __init__(self, write: Callable[[str], None]) -> None:
-        self._write = write
-        self._start = time.monotonic()
-        self._run = ""
-
-    def _line(self, text: str) -> None:
-        elapsed = time.monotonic() - self._start
-        self._write(f"[{elapsed:7.1f}s] {self._run:<6} {text}")
-
-    def __call__(self, event: dict[str, Any]) -> bool:
-        # Ansible's warnings are shown, not hidden with the rest of its output: each one is
-        # a bug of ours.
-        for line in ansible_warnings(event):
-            self._line(f"ansible: {line}")
-        if event.get("event") != "runner_on_ok":
-            return True
-        marker = (event.get("event_data", {}).get("res") or {}).get("msg")
-        if isinstance(marker, dict) and marker.get("sparksweep_phase") in PHASES:
-            self._run = str(marker.get("run_id", self._run))
-            fields = {key: value for key, value in marker.items() if key != "sparksweep_phase"}
-            if isinstance(fields.get("done"), list):
-                fields["done"] = ", ".join(fields["done"]) or "none"
-            self._line(PHASES[marker["sparksweep_phase"]].format_map(_Blank(fields)).strip())
-        return True
-
-
-class _Blank(dict[str, Any]):
-    """A marker without a field its line names still gives a line."""
-
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
 def run_sweep(
     *,
     workers: int,
@@ -168,12 +110,14 @@ def run_sweep(
     sweep_id: str | None = None,
     extravars: dict[str, Any] | None = None,
     results_dir: Path | None = None,
-    write: Callable[[str], None] = print,
+    write: Callable[[str], None] = print_line,
+    progress: SweepProgress | None = None,
 ) -> Path:
     """Run playbooks/sweep.yml and return the sweep's results folder.
 
     Holds the machine's sweep lock throughout: SweepBusyError at once when another sweep
-    runs.
+    runs. progress is shown from the moment the lock is held; without one, the sweep's
+    progress lines go to write (default: stdout).
     """
     sweep_id = sweep_id or new_sweep_id()
     results_dir = (results_dir or REPO_ROOT / "results").resolve()
@@ -192,13 +136,13 @@ def run_sweep(
     )
     if rows is not None:
         variables["rows"] = rows
-    with lock.held(sweep_id):
-        write(f"sweep {sweep_id}: results in {results_dir / sweep_id}")
+    progress = progress or SweepProgress(workers, repeats, write=write)
+    with lock.held(sweep_id), progress.shown(sweep_id, results_dir / sweep_id):
         result = run_playbook(
             "playbooks/sweep.yml",
             extravars=variables,
             private_data_dir=REPO_ROOT / ".cache" / "runner" / sweep_id,
-            event_handler=SweepProgress(write),
+            event_handler=progress,
         )
     if not result.ok:
         detail = (

@@ -1,5 +1,6 @@
 """SUSY-shaped data: its columns, a synthetic generator (generator.py, whose model is the data
-file susy_model.json) and a streaming validator (checker.py).
+file susy_model.json), a streaming validator (checker.py) and the download of the real set
+(fetch.py).
 
 Only numpy and the standard library: the generator runs on the controller, where pyspark may
 not be installed.

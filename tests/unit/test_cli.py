@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 import sparksweep
+from sparksweep import settings
 from sparksweep.cli import main
 from sparksweep.errors import PlaybookError
+from sparksweep.progress import SweepProgress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "results"
@@ -74,15 +76,28 @@ def test_report_on_the_results_folder_writes_into_the_sweep_folder(tmp_path: Pat
     assert (tmp_path / "results" / "good" / "report.json").is_file()
 
 
-def test_report_with_a_failed_run_succeeds(
+def test_report_with_a_failed_run_writes_the_report_then_exits_4_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sweep = Path(shutil.copytree(FIXTURES / "failed-run", tmp_path / "failed-run"))
 
-    assert main(["report", str(sweep)]) == 0
+    assert main(["report", str(sweep)]) == 4
 
-    assert "w2-r2" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert out.out.splitlines()[-1] == (
+        "failed w2-r2: executor_lost: Lost executor 1 on 172.18.0.4: worker lost"
+    )
+    (error,) = out.err.splitlines()
+    assert error.startswith("sparksweep: error: 1 of 6 runs of sweep failed-run failed")
     assert json.loads((sweep / "report.json").read_text())["runs"]["failed"] == 1
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out == f"sparksweep {sparksweep.__version__}\n"
 
 
 @pytest.mark.parametrize(
@@ -146,9 +161,11 @@ def fake_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[st
     """A stand-in runner that records its calls and lays down the good fixture sweep."""
     calls: list[dict[str, Any]] = []
 
-    def run_sweep(**kwargs: Any) -> Path:
+    def run_sweep(*, progress: SweepProgress, **kwargs: Any) -> Path:
         calls.append(kwargs)
         sweep = (kwargs["results_dir"] or tmp_path / "results") / kwargs["sweep_id"]
+        with progress.shown(kwargs["sweep_id"], sweep):
+            pass
         shutil.copytree(FIXTURES / "good", sweep)
         return sweep
 
@@ -220,7 +237,27 @@ def test_run_calls_the_runner_then_reports_on_its_sweep(
     ]
     data = json.loads((results / "s1.a_b-c" / "report.json").read_text())
     assert set(data["amdahl"]) >= AMDAHL_KEYS
-    assert "p = 0.900" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"sweep s1.a_b-c: 8 runs, results in {results / 's1.a_b-c'}"
+    assert out[1] == (
+        "to resume it: sparksweep run --workers 4 --repeats 2 --rows 1000 "
+        f"--results-dir {results} -e spark_worker_memory=1g -e a=b=c --sweep-id s1.a_b-c"
+    )
+    assert any("p = 0.900" in line for line in out)
+
+
+def test_run_resume_command_spells_out_every_option_and_quotes_for_the_shell(
+    fake_runner: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--workers", "2", "--cores", "2", "--memory", "3g", "-e", "x=a b"]) == 0
+
+    (call,) = fake_runner
+    resume = capsys.readouterr().out.splitlines()[1]
+    assert resume == (
+        "to resume it: sparksweep run --workers 2 --repeats 1 "
+        f"--rows {settings.default_rows()} --cores 2 --memory 3g -e 'x=a b' "
+        f"--sweep-id {call['sweep_id']}"
+    )
 
 
 def test_run_defaults(fake_runner: list[dict[str, Any]]) -> None:

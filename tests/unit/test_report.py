@@ -8,16 +8,26 @@ p = 108 / 140, T1 = 140 s; the host has 2 CPUs and each worker 1 core.
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from sparksweep.errors import ResultsError
 from sparksweep.job import runrecord
-from sparksweep.report import build_report, render_markdown, summary_sentences, write_report
+from sparksweep.report import (
+    build_report,
+    failed_run_lines,
+    render_markdown,
+    render_table,
+    summary_sentences,
+    write_report,
+)
 from sparksweep.results import atomic_write, load_runs, sweep_folder, write_json_atomic
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "results"
@@ -323,6 +333,48 @@ def test_failed_runs_are_counted_listed_and_left_out() -> None:
     assert "w2-r2" in render_markdown(report)
 
 
+def test_failed_run_lines_give_the_run_the_kind_and_the_first_line_of_the_message(
+    tmp_path: Path,
+) -> None:
+    sweep = copy_fixture("good", tmp_path)
+
+    def crash(run: dict[str, Any]) -> None:
+        fail(run)
+        run["error"] = {
+            "kind": "oom",
+            "message": "\n  java.lang.OutOfMemoryError:   Java heap\n\tat x" + "y" * 300,
+        }
+
+    rewrite_runs(sweep, crash, "w3-r2.json")
+    rewrite_runs(sweep, fail, "w1-r1.json")
+
+    lines = failed_run_lines(build_report(load_runs(sweep)))
+
+    assert lines == [
+        "failed w1-r1: driver_exit: driver exited with code 1",
+        "failed w3-r2: oom: java.lang.OutOfMemoryError: Java heap",
+    ]
+    assert failed_run_lines(build_report(load_runs(FIXTURES / "good"))) == []
+
+
+@pytest.mark.parametrize("fixture", ["good", "failed-run"])
+def test_the_table_reads_whole_at_80_columns(fixture: str) -> None:
+    report = build_report(load_runs(FIXTURES / fixture))
+    console = Console(width=80, record=True, file=io.StringIO())
+
+    console.print(render_table(report))
+
+    text = console.export_text()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    words = text.split()
+    for header in ("workers", "ok", "failed", "fit_s", "total_s", "speedup", "efficiency"):
+        assert header in words
+    assert "Karp-Flatt" in words
+    assert "yellow: w x cores above the host's 2 CPUs" in text
+    assert re.search(r"^ +3 +2 +0 +48\.00 +68\.00 +2\.50 +0\.83 +0\.100 +3 *$", text, re.M)
+
+
 def test_no_ok_run_at_one_worker_means_no_speedup(tmp_path: Path) -> None:
     sweep = copy_fixture("good", tmp_path)
     rewrite_runs(sweep, fail, "w1-*.json")
@@ -492,3 +544,20 @@ def test_the_decomposition_names_what_keeps_p_below_one() -> None:
     assert sentence.startswith("Where T(w) goes")
     assert "keeps p below 1" in sentence
     assert report["decomposition"]["serial_part"] in sentence
+
+
+def test_atomic_write_check_reads_the_whole_file_and_can_refuse_it(tmp_path: Path) -> None:
+    path = tmp_path / "out.txt"
+    path.write_text("old")
+    seen: list[bytes] = []
+
+    def refuse(written: Path) -> None:
+        seen.append(written.read_bytes())
+        raise ResultsError("not good enough")
+
+    with pytest.raises(ResultsError), atomic_write(path, check=refuse) as handle:
+        handle.write(b"new")
+
+    assert seen == [b"new"]
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

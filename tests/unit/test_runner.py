@@ -1,4 +1,4 @@
-"""The sweep's progress lines and failure messages, from ansible-runner event dicts."""
+"""The sweep's phase markers and failure messages, from ansible-runner event dicts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from sparksweep.runner import PHASES, SweepProgress, _failure_text
+from sparksweep.progress import PHASES, SweepProgress
+from sparksweep.runner import _failure_text
 
 SWEEP_TASKS = Path(__file__).resolve().parents[2] / "roles" / "spark_sweep" / "tasks"
 
@@ -23,7 +24,7 @@ def marker(phase: str, **fields: Any) -> dict[str, Any]:
 
 def test_progress_names_the_run_and_the_phase_from_markers_only() -> None:
     lines: list[str] = []
-    progress = SweepProgress(lines.append)
+    progress = SweepProgress(4, 1, write=lines.append)
     for e in [
         marker("planned", done=["w1-r1"], runs="4"),
         marker("workers_alive", run_id="w2-r1"),
@@ -39,13 +40,15 @@ def test_progress_names_the_run_and_the_phase_from_markers_only() -> None:
         "data ready; 4 runs planned, already done: w1-r1",
         "w2-r1  workers ALIVE",
         "w2-r1  job running",
-        "w2-r1  w2-r1: ok fit 3.1 s",
+        "w2-r1  w2-r1: ok fit 3.1 s (2/4 done, about 0:00:00 left)",
     ]
 
 
 def test_ansible_warnings_are_shown() -> None:
     lines: list[str] = []
-    SweepProgress(lines.append)({"event": "warning", "stdout": "[WARNING]: something odd"})
+    SweepProgress(1, 1, write=lines.append)(
+        {"event": "warning", "stdout": "[WARNING]: something odd"}
+    )
     assert lines[0].endswith("ansible: [WARNING]: something odd")
 
 
