@@ -154,7 +154,7 @@ def test_lines_name_the_run_the_phase_and_after_each_run_the_count_and_time_left
         "sweep failed-run started",
         "ansible: [WARNING]: a warning Ansible printed",
         "image built or reused, master ALIVE",
-        "data: preparing (generated, validated and converted once per data set)",
+        "data: preparing (written or converted to Parquet once per data set)",
         "data ready; 6 runs planned, already done: none",
         "w1-r1  workers removed with their volumes",
     ]
