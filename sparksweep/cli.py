@@ -14,7 +14,7 @@ from typing import NoReturn
 from rich.console import Console
 
 from sparksweep import __version__, settings
-from sparksweep.errors import RunsFailedError, SparksweepError
+from sparksweep.errors import RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.progress import download_progress, print_line, sweep_progress
 from sparksweep.report import (
@@ -51,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SparksweepError as exc:
         print(f"sparksweep: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        # A Ctrl-C outside a sweep's playbook (which handles its own): nothing was started
+        # that outlives this process.
+        print("sparksweep: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -256,15 +261,18 @@ def _cmd_run(args: argparse.Namespace) -> None:
         extravars["sparksweep_worker_memory"] = args.memory
     sweep_id = args.sweep_id or new_sweep_id()
     resume = _resume_command(args, sweep_id)
-    sweep_dir = runner.run_sweep(
-        workers=args.workers,
-        repeats=args.repeats,
-        rows=args.rows,
-        sweep_id=sweep_id,
-        extravars=extravars,
-        results_dir=args.results_dir,
-        progress=sweep_progress(args.workers, args.repeats, resume),
-    )
+    try:
+        sweep_dir = runner.run_sweep(
+            workers=args.workers,
+            repeats=args.repeats,
+            rows=args.rows,
+            sweep_id=sweep_id,
+            extravars=extravars,
+            results_dir=args.results_dir,
+            progress=sweep_progress(args.workers, args.repeats, resume),
+        )
+    except SweepInterruptedError as exc:
+        raise SweepInterruptedError(exc.sweep_id, f"{exc}; resume it with: {resume}") from None
     _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}")
 
 

@@ -35,3 +35,13 @@ class RunsFailedError(SparksweepError):
     """A sweep holds failed runs: its report is written, but the sweep is not complete."""
 
     exit_code = 4
+
+
+class SweepInterruptedError(SparksweepError):
+    """The sweep was stopped by the user (Ctrl-C); what it started was stopped with it."""
+
+    exit_code = 130
+
+    def __init__(self, sweep_id: str, message: str) -> None:
+        super().__init__(message)
+        self.sweep_id = sweep_id

@@ -13,7 +13,7 @@ from typing import Any
 import ansible_runner
 
 from sparksweep import lock
-from sparksweep.errors import PlaybookError
+from sparksweep.errors import PlaybookError, SweepInterruptedError
 from sparksweep.progress import SweepProgress, ansible_warnings, print_line
 from sparksweep.results import new_sweep_id
 
@@ -137,13 +137,31 @@ def run_sweep(
     if rows is not None:
         variables["rows"] = rows
     progress = progress or SweepProgress(workers, repeats, write=write)
-    with lock.held(sweep_id), progress.shown(sweep_id, results_dir / sweep_id):
-        result = run_playbook(
-            "playbooks/sweep.yml",
-            extravars=variables,
-            private_data_dir=REPO_ROOT / ".cache" / "runner" / sweep_id,
-            event_handler=progress,
-        )
+    private = REPO_ROOT / ".cache" / "runner" / sweep_id
+    with lock.held(sweep_id):
+        with progress.shown(sweep_id, results_dir / sweep_id):
+            result = run_playbook(
+                "playbooks/sweep.yml",
+                extravars=variables,
+                private_data_dir=private,
+                event_handler=progress,
+            )
+        if result.status == "canceled":
+            # Ctrl-C: ansible-runner stopped ansible-playbook, but the application it
+            # started in the master container with docker exec runs on. Still holding the
+            # lock, end it, remove the workers and anything half written.
+            stopped = run_playbook(
+                "playbooks/stop.yml",
+                extravars={"sweep_id": sweep_id, "results_dir": str(results_dir)},
+                private_data_dir=private / "stop",
+            )
+            what = (
+                "its application ended, its workers removed"
+                if stopped.ok
+                else "stopping it failed: "
+                + (stopped.failures[0] if stopped.failures else f"status {stopped.status}")
+            )
+            raise SweepInterruptedError(sweep_id, f"sweep {sweep_id} interrupted ({what})")
     if not result.ok:
         detail = (
             result.failures[0] if result.failures else f"status {result.status}, rc {result.rc}"

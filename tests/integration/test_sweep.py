@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shlex
+import signal
 import subprocess
 import sys
 import threading
@@ -75,9 +77,9 @@ def validate(path: Path) -> dict:
     return doc
 
 
-def docker(*args: str) -> str:
+def docker(*args: str, check: bool = True) -> str:
     return subprocess.run(
-        ["docker", *args], capture_output=True, text=True, check=True, timeout=60
+        ["docker", *args], capture_output=True, text=True, check=check, timeout=60
     ).stdout
 
 
@@ -526,3 +528,36 @@ def test_executors_killed_at_start_up_end_the_run_within_its_wait(
     # The workers' exit codes, which only the driver's log holds.
     assert "the master launched and lost" in message and "137" in message, message
     assert doc["timings"]["total_s"] < 120
+
+
+def test_ctrl_c_stops_what_the_sweep_started_and_the_printed_command_resumes_it(
+    results_dir: Path,
+) -> None:
+    """SIGINT to `sparksweep run` in the middle of a fit, as a terminal's Ctrl-C sends it."""
+    sweep_id = f"ctrlc-{uuid.uuid4().hex[:8]}"
+    argv = [sys.executable, "-m", "sparksweep", "run", "--workers", "1", "--rows", str(ROWS)]
+    argv += ["--results-dir", str(results_dir), "--sweep-id", sweep_id]
+    run = subprocess.Popen(
+        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_until_fitting(sweep_id, "w1-r1", lambda: run.poll() is not None)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 130, (out, err)
+    assert "Traceback" not in out + err
+    (line,) = [line for line in err.splitlines() if line.strip()]
+    assert f"sweep {sweep_id} interrupted (its application ended, its workers removed)" in line
+    resume = line.split("resume it with: ", 1)[1]
+    # Nothing the sweep started runs on, and nothing half written is left.
+    assert docker("exec", MASTER, "pgrep", "-f", "kmeans.py", check=False).strip() == ""
+    workers = docker("ps", "-a", "--filter", "label=sparksweep.component=worker", "-q")
+    assert workers.strip() == ""
+    sweep = results_dir / sweep_id
+    assert [p.name for p in (sweep / "runs").glob("*")] == []
+    assert [p.name for p in (sweep / "events").glob("app-*")] == []
+
+    resumed = subprocess.run(
+        shlex.split(resume), cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert validate(sweep / "runs" / "w1-r1.json")["status"] == "ok"
