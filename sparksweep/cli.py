@@ -1,4 +1,4 @@
-"""Command line: run a sweep, report on one, generate and check data."""
+"""Command line: run a sweep, report on one, serve its event logs, generate and check data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from sparksweep import settings
+from sparksweep import history, settings
 from sparksweep.errors import SparksweepError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.report import METRICS, build_report, render_table, summary_sentences, write_report
@@ -128,6 +128,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
+    history = commands.add_parser(
+        "history",
+        help="serve one sweep's Spark event logs on Spark's History Server "
+        f"({settings.history_url()})",
+    )
+    history.add_argument(
+        "sweep_dir",
+        type=Path,
+        nargs="?",
+        metavar="SWEEP_DIR",
+        help="a sweep folder results/<sweep_id>, holding events/",
+    )
+    history.add_argument(
+        "--stop", action="store_true", help="remove the History Server's container"
+    )
+    history.set_defaults(handler=_cmd_history)
+
     hold = commands.add_parser(
         "lock",
         help="hold the one-sweep-at-a-time lock while the calling ansible-playbook runs "
@@ -177,6 +194,29 @@ def _cmd_run(args: argparse.Namespace) -> None:
         results_dir=args.results_dir,
     )
     _report(sweep_dir, "fit_s")
+
+
+def _cmd_history(args: argparse.Namespace) -> None:
+    # Imported here, as for `run`: only these two commands need ansible-runner.
+    runner = importlib.import_module("sparksweep.runner")
+    if args.stop:
+        runner.stop_history()
+        print("History Server stopped")
+        return
+    if args.sweep_dir is None:
+        raise SparksweepError(
+            "name the sweep folder to serve, as in 'sparksweep history results/<sweep_id>', "
+            "or stop the server with 'sparksweep history --stop'"
+        )
+    events = history.events_folder(args.sweep_dir)
+    expected = history.expected_applications(args.sweep_dir)
+    print(f"starting Spark's History Server over {events.resolve()}")
+    runner.serve_history(events)
+    listed = history.wait_for_applications(app.application_id for app in expected)
+    print(f"History Server: {history.base_url()} ({len(listed)} applications)")
+    for line in history.served_lines(expected, listed):
+        print(line)
+    print("stop it with: sparksweep history --stop")
 
 
 def _cmd_lock(args: argparse.Namespace) -> None:
