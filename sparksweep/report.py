@@ -21,11 +21,13 @@ from rich.table import Table
 
 from sparksweep.errors import FitError, ResultsError
 from sparksweep.fit import amdahl_speedup, fit_amdahl, karp_flatt
+from sparksweep.history import application_page
 from sparksweep.job.anatomy import FIT_PHASES
-from sparksweep.results import atomic_write, write_json_atomic
+from sparksweep.results import atomic_write, run_order, write_json_atomic
 
 METRICS = ("fit_s", "total_s")
-REPORT_VERSION = 2
+# 3: "applications", each run's Spark application and event log.
+REPORT_VERSION = 3
 _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",
@@ -73,6 +75,7 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "amdahl_total_reason": amdahl_total_reason,
         "amdahl_iterations": amdahl_iterations,
         "amdahl_iterations_reason": amdahl_iterations_reason,
+        "applications": _applications(runs),
     }
 
 
@@ -86,7 +89,7 @@ def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
     try:
         write_json_atomic(paths["json"], report)
         with atomic_write(paths["markdown"]) as handle:
-            handle.write(render_markdown(report).encode("utf-8"))
+            handle.write(render_markdown(report, sweep_dir).encode("utf-8"))
         with atomic_write(paths["plot"]) as handle:
             handle.write(render_plot(report))
     except OSError as exc:
@@ -122,8 +125,12 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
     return sentences
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """report.md: the per-worker table and the summary sentences, for a person to read."""
+def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
+    """report.md: the per-worker table and the summary sentences, for a person to read.
+
+    sweep_dir is the folder the report is written into, named in the command that serves
+    the runs' event logs (results/<sweep_id> when not given).
+    """
     metric = report["metric"]
     host = report["host"]
     headers, rows = _table(report)
@@ -142,6 +149,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         *(line for sentence in summary_sentences(report) for line in (sentence, "")),
         *_anatomy_markdown(report["points"]),
+        *_applications_markdown(
+            report.get("applications", []), sweep_dir or Path("results", report["sweep_id"])
+        ),
         "![speedup](speedup.png)",
         "",
         f"Generated {report['generated_at']}.",
@@ -320,6 +330,41 @@ def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
             "n/a" if ratio is None else f"{ratio:.0%}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _applications(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run's Spark application and event log, in run order (schema 1 runs have none)."""
+    ordered = sorted(runs, key=run_order)
+    return [
+        {
+            "run_id": run["run_id"],
+            "status": run["status"],
+            "application_id": run.get("application_id"),
+            "event_log": run.get("event_log"),
+        }
+        for run in ordered
+    ]
+
+
+def _applications_markdown(applications: Sequence[dict[str, Any]], sweep_dir: Path) -> list[str]:
+    known = [app for app in applications if app["application_id"]]
+    if not known:
+        return []
+    lines = [
+        "Spark's own record of each run (its jobs, stages, tasks and settings) is on Spark's "
+        f"History Server while `sparksweep history {sweep_dir}` serves this sweep's event "
+        "logs:",
+        "",
+    ]
+    for app in known:
+        text = f"- {app['run_id']} ({app['status']}): "
+        if app["event_log"]:
+            text += f"[{app['application_id']}]({application_page(app['application_id'])})"
+        else:
+            # Without a finished log (the driver was killed) the server has no page for it.
+            text += f"{app['application_id']}, no event log kept"
+        lines.append(text)
     return [*lines, ""]
 
 
