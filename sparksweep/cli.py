@@ -1,4 +1,5 @@
-"""Command line: run a sweep, report on one, compare sweeps, fetch, generate and check data."""
+"""Command line: run a sweep, report on one, serve its event logs, compare sweeps, fetch,
+generate and check data."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import NoReturn
 
 from rich.console import Console
 
-from sparksweep import __version__, settings
+from sparksweep import __version__, history, settings
 from sparksweep.errors import RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.progress import download_progress, print_line, sweep_progress
@@ -164,6 +165,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
+    history = commands.add_parser(
+        "history",
+        help="serve one sweep's Spark event logs on Spark's History Server "
+        f"({settings.history_url()})",
+    )
+    history.add_argument(
+        "sweep_dir",
+        type=Path,
+        nargs="?",
+        metavar="SWEEP_DIR",
+        help="a sweep folder results/<sweep_id>, holding events/",
+    )
+    history.add_argument(
+        "--stop", action="store_true", help="remove the History Server's container"
+    )
+    history.set_defaults(handler=_cmd_history)
+
     hold = commands.add_parser(
         "lock",
         help="hold the one-sweep-at-a-time lock while the calling ansible-playbook runs "
@@ -293,6 +311,29 @@ def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
     for key, value in args.extravars:
         argv += ["-e", f"{key}={value}"]
     return shlex.join([*argv, "--sweep-id", sweep_id])
+
+
+def _cmd_history(args: argparse.Namespace) -> None:
+    # Imported here, as for `run`: only these two commands need ansible-runner.
+    runner = importlib.import_module("sparksweep.runner")
+    if args.stop:
+        runner.stop_history()
+        print("History Server stopped")
+        return
+    if args.sweep_dir is None:
+        raise SparksweepError(
+            "name the sweep folder to serve, as in 'sparksweep history results/<sweep_id>', "
+            "or stop the server with 'sparksweep history --stop'"
+        )
+    events = history.events_folder(args.sweep_dir)
+    expected = history.expected_applications(args.sweep_dir)
+    print(f"starting Spark's History Server over {events.resolve()}")
+    runner.serve_history(events)
+    listed = history.wait_for_applications(app.application_id for app in expected)
+    print(f"History Server: {history.base_url()} ({len(listed)} applications)")
+    for line in history.served_lines(expected, listed):
+        print(line)
+    print("stop it with: sparksweep history --stop")
 
 
 def _cmd_lock(args: argparse.Namespace) -> None:

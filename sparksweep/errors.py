@@ -25,6 +25,12 @@ class PlaybookError(SparksweepError):
     exit_code = 1
 
 
+class HistoryError(SparksweepError):
+    """The History Server does not answer, or does not list the sweep's applications."""
+
+    exit_code = 1
+
+
 class SweepBusyError(SparksweepError):
     """Another sweep holds this machine's cluster."""
 

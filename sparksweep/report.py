@@ -22,10 +22,12 @@ from rich.table import Table
 
 from sparksweep.errors import FitError, ResultsError
 from sparksweep.fit import amdahl_speedup, fit_amdahl, karp_flatt
+from sparksweep.history import application_page
 from sparksweep.job.anatomy import FIT_PHASES
-from sparksweep.results import atomic_write, write_json_atomic
+from sparksweep.results import atomic_write, run_order, write_json_atomic
 
 METRICS = ("fit_s", "total_s")
+# 3: contention, the decomposition and "applications" (each run's Spark application).
 REPORT_VERSION = 3
 # A run is contended when something outside it kept more than this many CPUs busy on its
 # hosts on average (hostcpu.py, sampled around the run). Quiet runs on our 2-core machines
@@ -99,6 +101,7 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "amdahl_uncontended": amdahl_quiet,
         "amdahl_uncontended_reason": amdahl_quiet_reason,
         "decomposition": _decomposition(points),
+        "applications": _applications(runs),
     }
 
 
@@ -112,7 +115,7 @@ def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
     try:
         write_json_atomic(paths["json"], report)
         with atomic_write(paths["markdown"]) as handle:
-            handle.write(render_markdown(report).encode("utf-8"))
+            handle.write(render_markdown(report, sweep_dir).encode("utf-8"))
         with atomic_write(paths["plot"]) as handle:
             handle.write(render_plot(report))
     except OSError as exc:
@@ -172,8 +175,12 @@ def failed_run_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_markdown(report: dict[str, Any]) -> str:
-    """report.md: the per-worker table and the summary sentences, for a person to read."""
+def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
+    """report.md: the per-worker table and the summary sentences, for a person to read.
+
+    sweep_dir is the folder the report is written into, named in the command that serves
+    the runs' event logs (results/<sweep_id> when not given).
+    """
     metric = report["metric"]
     host = report["host"]
     headers, rows = _table(report)
@@ -192,6 +199,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         *(line for sentence in summary_sentences(report) for line in (sentence, "")),
         *_anatomy_markdown(report["points"]),
+        *_applications_markdown(
+            report.get("applications", []), sweep_dir or Path("results", report["sweep_id"])
+        ),
         "![speedup](speedup.png)",
         "",
         f"Generated {report['generated_at']}.",
@@ -487,6 +497,41 @@ def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
             "yes" if p["contended"] else "no",
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _applications(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each run's Spark application and event log, in run order (schema 1 runs have none)."""
+    ordered = sorted(runs, key=run_order)
+    return [
+        {
+            "run_id": run["run_id"],
+            "status": run["status"],
+            "application_id": run.get("application_id"),
+            "event_log": run.get("event_log"),
+        }
+        for run in ordered
+    ]
+
+
+def _applications_markdown(applications: Sequence[dict[str, Any]], sweep_dir: Path) -> list[str]:
+    known = [app for app in applications if app["application_id"]]
+    if not known:
+        return []
+    lines = [
+        "Spark's own record of each run (its jobs, stages, tasks and settings) is on Spark's "
+        f"History Server while `sparksweep history {sweep_dir}` serves this sweep's event "
+        "logs:",
+        "",
+    ]
+    for app in known:
+        text = f"- {app['run_id']} ({app['status']}): "
+        if app["event_log"]:
+            text += f"[{app['application_id']}]({application_page(app['application_id'])})"
+        else:
+            # Without a finished log (the driver was killed) the server has no page for it.
+            text += f"{app['application_id']}, no event log kept"
+        lines.append(text)
     return [*lines, ""]
 
 

@@ -67,6 +67,11 @@ def load_runs(results_dir: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def run_order(run: dict[str, Any]) -> tuple[int, int]:
+    """Sort key of a run: its worker count, then its repeat (load_runs checked the run id)."""
+    return run["workers"], int(run["run_id"].rpartition("-r")[2])
+
+
 def run_config(run: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A run's config and its hash; version 1 records carry no config, so it is rebuilt
     from the fields they have."""

@@ -168,3 +168,25 @@ def run_sweep(
         )
         raise PlaybookError(f"the sweep playbook failed: {detail}")
     return results_dir / sweep_id
+
+
+def serve_history(events: Path) -> None:
+    """Run playbooks/history.yml: Spark's History Server over the folder of event logs.
+
+    Needs no sweep lock: the server is a container of its own beside the cluster.
+    """
+    _history_playbook({"spark_history_state": "present", "history_dir": str(events.resolve())})
+
+
+def stop_history() -> None:
+    """Remove the History Server's container and its network."""
+    _history_playbook({"spark_history_state": "absent"})
+
+
+def _history_playbook(extravars: dict[str, Any]) -> None:
+    result = run_playbook("playbooks/history.yml", extravars=extravars)
+    if not result.ok:
+        detail = (
+            result.failures[0] if result.failures else f"status {result.status}, rc {result.rc}"
+        )
+        raise PlaybookError(f"the history playbook failed: {detail}")

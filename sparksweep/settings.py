@@ -37,3 +37,8 @@ def worker_cores() -> int:
 
 def worker_memory() -> str:
     return str(shared()["sparksweep_worker_memory"])
+
+
+def history_url() -> str:
+    """Where Spark's History Server answers: always loopback, it has no authentication."""
+    return f"http://127.0.0.1:{int(shared()['sparksweep_history_port'])}"

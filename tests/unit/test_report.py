@@ -561,3 +561,45 @@ def test_atomic_write_check_reads_the_whole_file_and_can_refuse_it(tmp_path: Pat
     assert seen == [b"new"]
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+# --- links to Spark's History Server ---------------------------------------------------
+
+
+def with_applications(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The fixture runs as schema 2 records them: w1 with its event log kept, w2-r1 whose
+    driver was killed before the log was finished; the rest as schema 1, without either."""
+    by_id = {run["run_id"]: run for run in runs}
+    for run_id in ("w1-r1", "w1-r2"):
+        app = f"app-20250101000000-000{run_id[-1]}"
+        by_id[run_id].update(application_id=app, event_log=f"events/{run_id}_{app}.zstd")
+    by_id["w2-r1"].update(application_id="app-20250101000000-0003", event_log=None)
+    return runs
+
+
+def test_report_links_each_run_with_an_application_to_its_page(tmp_path: Path) -> None:
+    sweep = copy_fixture("good", tmp_path)
+    report = build_report(with_applications(load_runs(sweep)))
+
+    markdown = write_report(sweep, report)["markdown"].read_text()
+
+    assert f"`sparksweep history {sweep}` serves this sweep's event logs" in markdown
+    page = "http://127.0.0.1:18080/history/app-20250101000000-0001/jobs/"
+    assert f"- w1-r1 (ok): [app-20250101000000-0001]({page})" in markdown
+    assert "- w1-r2 (ok): [app-20250101000000-0002](http://127.0.0.1:18080/history/" in markdown
+    # An application without its event log has no page on the server: named, not linked.
+    assert "- w2-r1 (ok): app-20250101000000-0003, no event log kept" in markdown
+    assert "w2-r2 (" not in markdown and "w3-r1 (" not in markdown
+    assert json.loads((sweep / "report.json").read_text())["applications"][0] == {
+        "run_id": "w1-r1",
+        "status": "ok",
+        "application_id": "app-20250101000000-0001",
+        "event_log": "events/w1-r1_app-20250101000000-0001.zstd",
+    }
+
+
+def test_report_without_application_ids_has_no_history_links() -> None:
+    markdown = render_markdown(build_report(load_runs(FIXTURES / "good")))
+
+    assert "sparksweep history" not in markdown
+    assert "/history/" not in markdown
