@@ -16,7 +16,7 @@ from sparksweep import settings
 from sparksweep.errors import SparksweepError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.report import METRICS, build_report, render_table, summary_sentences, write_report
-from sparksweep.results import load_runs, new_sweep_id, sweep_folder
+from sparksweep.results import load_runs, new_sweep_id, sweep_folder, unwritable_reason
 
 DEFAULT_REPEATS = 1
 # The repository root, where data/ lives: the folder above this package.
@@ -111,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--results-dir",
-        type=Path,
+        type=_results_dir,
         default=None,
         metavar="DIR",
         help="where sweeps are written (default: the runner's results/)",
@@ -232,6 +232,18 @@ def _sweep_id(text: str) -> str:
             f"{text!r} is not a sweep id: use letters, digits, '.', '_' and '-', and not only dots"
         )
     return text
+
+
+def _results_dir(text: str) -> Path:
+    # Checked here, not when the first run's JSON is written after the image, the master and
+    # the data are ready.
+    path = Path(text)
+    reason = unwritable_reason(path)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(
+            f"cannot write the results into {path}: {reason}; choose another folder"
+        )
+    return path
 
 
 def _memory(text: str) -> str:

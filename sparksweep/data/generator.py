@@ -15,7 +15,7 @@ import numpy as np
 
 from sparksweep.data.columns import FEATURE_COLUMNS, SUSY_COLUMNS
 from sparksweep.errors import DataError
-from sparksweep.results import atomic_write
+from sparksweep.results import atomic_write, unwritable_reason
 
 
 class _Model:
@@ -81,9 +81,9 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
         raise DataError(f"chunk_rows {chunk_rows} must be at least 1")
     if out.is_dir():
         raise DataError(f"{out} is a folder: name the file to write, like {out / 'synthetic.csv.gz'}")
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise DataError(f"cannot write {out}: {blocking} is a file, not a folder")
+    reason = unwritable_reason(out.parent)
+    if reason is not None:
+        raise DataError(f"cannot write {out}: {reason}; choose another path")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(out) as raw:
@@ -96,9 +96,11 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
             else:
                 _write_rows(raw, rows, seed, chunk_rows)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise DataError(f"cannot write {out}: {reason}{where}; choose a writable path") from exc
+        # The file name in exc is often the temporary file beside out, which the user never
+        # named; the folder is what to change.
+        raise DataError(
+            f"cannot write {out}: {exc.strerror or exc} in {out.parent}; choose another path"
+        ) from exc
     return out
 
 
