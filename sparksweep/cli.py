@@ -26,7 +26,7 @@ from sparksweep.report import (
     summary_sentences,
     write_report,
 )
-from sparksweep.results import load_runs, new_sweep_id, sweep_folder
+from sparksweep.results import load_runs, new_sweep_id, sweep_folder, unwritable_reason
 
 DEFAULT_REPEATS = 1
 # The repository root, where data/ lives: the folder above this package.
@@ -148,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--results-dir",
-        type=Path,
+        type=_results_dir,
         default=None,
         metavar="DIR",
         help="where sweeps are written (default: the runner's results/)",
@@ -442,6 +442,18 @@ def _sha256(text: str) -> str:
     if not _SHA256.fullmatch(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a sha256: 64 hexadecimal digits")
     return text.lower()
+
+
+def _results_dir(text: str) -> Path:
+    # Checked here, not when the first run's JSON is written after the image, the master and
+    # the data are ready.
+    path = Path(text)
+    reason = unwritable_reason(path)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(
+            f"cannot write the results into {path}: {reason}; choose another folder"
+        )
+    return path
 
 
 def _memory(text: str) -> str:

@@ -119,7 +119,10 @@ def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
         with atomic_write(paths["plot"]) as handle:
             handle.write(render_plot(report))
     except OSError as exc:
-        raise ResultsError(f"cannot write the report into {sweep_dir}: {exc}") from exc
+        raise ResultsError(
+            f"cannot write the report into {sweep_dir}: {exc.strerror or exc}; make the folder "
+            "writable, or report on a copy of the sweep in a folder you can write"
+        ) from exc
     return paths
 
 

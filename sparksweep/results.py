@@ -7,6 +7,7 @@ import functools
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ RUNS_DIRNAME = "runs"
 _SCHEMAS = {1: "schemas/run.schema.v1.json", 2: "schemas/run.schema.json"}
 # Schema messages can quote a whole object; one line on a terminal is the goal.
 _MAX_MESSAGE = 240
+# A JSON string (so that what is inside one is skipped) or a number or constant token.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity|NaN|-?[0-9][0-9.eE+-]*')
 
 
 def new_sweep_id() -> str:
@@ -124,6 +127,20 @@ def sweep_folder(results_dir: Path) -> Path:
     return parents.pop() if len(parents) == 1 else results_dir
 
 
+def unwritable_reason(folder: Path) -> str | None:
+    """Why files cannot be written into folder (created with its parents if need be), or None.
+
+    Asked before anything is created, so that a refusal leaves nothing behind: the nearest
+    folder that exists must be a folder and writable.
+    """
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK):
+        return f"{existing} is not writable"
+    return None
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write data as indented JSON so that readers see the old file or the new one, never half.
 
@@ -180,38 +197,71 @@ def _run_files(results_dir: Path) -> list[Path]:
 
 
 def _load_run(path: Path) -> dict[str, Any]:
+    # Only the job writes a run's record, so the fix for a bad one is to measure the run
+    # again: resuming the sweep redoes every run without an ok record.
+    redo = f"delete the file and resume the sweep to run {path.stem} again"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: cannot read: {exc}") from exc
     try:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except _NotANumber as exc:
+        raise ResultsError(f"{path}: {_where(text, exc.token)}{exc}; {redo}") from exc
     except ValueError as exc:
-        raise ResultsError(f"{path}: not valid JSON: {exc}") from exc
+        raise ResultsError(f"{path}: not valid JSON: {exc}; {redo}") from exc
     version = data.get("schema_version") if isinstance(data, dict) else None
     if version not in _SCHEMAS:
         known = ", ".join(str(v) for v in _SCHEMAS)
-        raise ResultsError(f"{path}: schema_version {version!r} is not one of {known}")
+        raise ResultsError(f"{path}: schema_version {version!r} is not one of {known}; {redo}")
     error = best_match(_validator(version).iter_errors(data))
     if error is not None:
         message = " ".join(error.message.split())
         if len(message) > _MAX_MESSAGE:
             message = message[: _MAX_MESSAGE - 1] + "…"
-        raise ResultsError(f"{path}: does not match the run schema at {error.json_path}: {message}")
+        raise ResultsError(
+            f"{path}: does not match the run schema at {error.json_path}: {message}; {redo}"
+        )
     return data
+
+
+class _NotANumber(ValueError):
+    """A number token Python's json reads but no run can hold."""
+
+    def __init__(self, token: str, problem: str) -> None:
+        super().__init__(f"{token} {problem}")
+        self.token = token
 
 
 def _finite_float(text: str) -> float:
     # 1e400 reads as infinity, which no JSON tool can write back and no timing can be.
     number = float(text)
     if not math.isfinite(number):
-        raise ValueError(f"{text} is beyond a double's range")
+        raise _NotANumber(text, "is beyond a double's range")
     return number
 
 
 def _reject_constant(name: str) -> float:
     # Python's json reads NaN and Infinity, which are not JSON and would pass "minimum: 0".
-    raise ValueError(f"{name} is not a JSON number")
+    # Jobs before the cost check wrote a bare NaN for a cost they could not compute.
+    raise _NotANumber(name, "is not a JSON number")
+
+
+def _where(text: str, token: str) -> str:
+    """Where json refused token, as 'line N: "key": ' (or 'line N: ' in an array).
+
+    json's hooks are not told where a token is; json parses in document order, so the
+    refused one is the first such token outside a string.
+    """
+    key, key_end = None, 0
+    for match in _JSON_TOKEN.finditer(text):
+        if match.group().startswith('"'):
+            key, key_end = match.group(), match.end()
+        elif match.group() == token:
+            line = text.count("\n", 0, match.start()) + 1
+            named = key is not None and text[key_end : match.start()].strip() == ":"
+            return f"line {line}: {key}: " if named else f"line {line}: "
+    return ""
 
 
 @functools.cache

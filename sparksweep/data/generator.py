@@ -18,7 +18,7 @@ import numpy as np
 
 from sparksweep.data.columns import FEATURE_COLUMNS, SUSY_COLUMNS
 from sparksweep.errors import DataError
-from sparksweep.results import atomic_write
+from sparksweep.results import atomic_write, unwritable_reason
 
 
 class _Model:
@@ -86,9 +86,9 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
         raise DataError(
             f"{out} is a folder: name the file to write, like {out / 'synthetic.csv.gz'}"
         )
-    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        raise DataError(f"cannot write {out}: {blocking} is a file, not a folder")
+    reason = unwritable_reason(out.parent)
+    if reason is not None:
+        raise DataError(f"cannot write {out}: {reason}; choose another path")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(out) as raw:
@@ -101,9 +101,11 @@ def generate(out: Path, rows: int, seed: int = 0, chunk_rows: int = 100_000) -> 
             else:
                 _write_rows(raw, rows, seed, chunk_rows)
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise DataError(f"cannot write {out}: {reason}{where}; choose a writable path") from exc
+        # The file name in exc is often the temporary file beside out, which the user never
+        # named; the folder is what to change.
+        raise DataError(
+            f"cannot write {out}: {exc.strerror or exc} in {out.parent}; choose another path"
+        ) from exc
     return out
 
 
@@ -186,11 +188,9 @@ def generate_parquet(parquet_dir: Path, rows: int, seed: int = 0) -> tuple[Path,
         raise DataError(f"cannot generate {rows} rows: ask for at least 1")
     if seed < 0:
         raise DataError(f"seed {seed} is negative: use a seed >= 0")
-    blocking = next(
-        (p for p in (parquet_dir, *parquet_dir.parents) if p.exists() and not p.is_dir()), None
-    )
-    if blocking is not None:
-        raise DataError(f"cannot write under {parquet_dir}: {blocking} is a file, not a folder")
+    reason = unwritable_reason(parquet_dir)
+    if reason is not None:
+        raise DataError(f"cannot write under {parquet_dir}: {reason}; choose another folder")
     target = parquet_dir / synthetic_fingerprint(rows, seed).removeprefix("sha256:")
     if target.is_dir():
         return target, False

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -94,3 +98,141 @@ def test_workers_that_never_register_are_named_with_their_logs(tmp_path: Path) -
     finally:
         done = run_playbook("playbooks/teardown.yml", private_data_dir=tmp_path / "teardown")
         assert done.ok, done.failures
+
+
+# --- the preflight alone, as `ansible-playbook playbooks/preflight.yml` ------------------
+# One case per preflight row of the README's "Bad input" table. The preflight only reads,
+# so these run beside another user's cluster on the same engine: nothing here creates,
+# stops or removes a container, and the UI port case binds a free port of its own.
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry beneath roots with its mode, size and modification time."""
+    state: dict[str, tuple[int, int, int]] = {}
+    for root in roots:
+        if root.exists():
+            for path in [root, *root.rglob("*")]:
+                info = path.lstat()
+                state[str(path)] = (info.st_mode, info.st_size, info.st_mtime_ns)
+    return state
+
+
+def unwritable_folder(tmp: Path) -> Path:
+    """A folder that exists and that this user cannot write into (/proc/sys for root)."""
+    closed = tmp / "read-only"
+    closed.mkdir(exist_ok=True)
+    closed.chmod(0o555)
+    for folder in (closed, Path("/proc/sys")):
+        if folder.is_dir() and not os.access(folder, os.W_OK):
+            return folder
+    pytest.skip("this user can write into every folder at hand (root without /proc/sys)")
+
+
+WORKERS_FIX = "; for example -e workers=3."
+RESULTS_FIX = "; make it a writable folder, or choose another with -e results_dir=DIR."
+
+
+@dataclass(frozen=True)
+class Preflight:
+    id: str
+    # The -e variables and the environment's additions, given the test's folder and a port
+    # that something listens on.
+    extravars: Callable[[Path, int], dict[str, str]]
+    says: Callable[[Path, int], str]
+    env: Callable[[Path], dict[str, str]] = lambda tmp: {}
+
+
+def a_file(tmp: Path) -> Path:
+    path = tmp / "a-file"
+    path.touch()
+    return path
+
+
+PREFLIGHT_CASES = [
+    *(
+        Preflight(
+            f"preflight-workers-{name}",
+            lambda tmp, port, value=value: {"workers": value},
+            lambda tmp, port, value=value: (
+                f"workers must be a whole number from 1 to 16 (got {value}){WORKERS_FIX}"
+            ),
+        )
+        for name, value in (("0", "0"), ("minus-1", "-1"), ("abc", "abc"), ("1000000", "1000000"))
+    ),
+    Preflight(
+        "preflight-ui-port-taken",
+        lambda tmp, port: {"workers": "1", "spark_master_ui_host_port": str(port)},
+        lambda tmp, port: (
+            f"spark_master: 127.0.0.1:{port} is already in use on localhost. Stop what listens "
+            "there, or choose another port with -e spark_master_ui_host_port=PORT."
+        ),
+    ),
+    Preflight(
+        "preflight-docker-not-running",
+        lambda tmp, port: {"workers": "1"},
+        lambda tmp, port: "the Docker Engine does not answer on localhost (Error connecting: ",
+        env=lambda tmp: {"DOCKER_HOST": f"unix://{tmp}/no-docker-here.sock"},
+    ),
+    Preflight(
+        "preflight-results-dir-not-writable",
+        lambda tmp, port: {"workers": "1", "results_dir": f"{unwritable_folder(tmp)}/results"},
+        lambda tmp, port: (
+            f"spark_master: the results go to {unwritable_folder(tmp)}/results, but on "
+            f"localhost {unwritable_folder(tmp)} is not writable{RESULTS_FIX}"
+        ),
+    ),
+    Preflight(
+        "preflight-results-dir-under-a-file",
+        lambda tmp, port: {"workers": "1", "results_dir": f"{a_file(tmp)}/results"},
+        lambda tmp, port: (
+            f"spark_master: the results go to {tmp}/a-file/results, but on localhost "
+            f"{tmp}/a-file is a file, not a folder{RESULTS_FIX}"
+        ),
+    ),
+]
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that this test listens on: never the cluster's own 18081."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", PREFLIGHT_CASES, ids=[case.id for case in PREFLIGHT_CASES])
+def test_preflight_refuses_bad_input(
+    case: Preflight, repo: Path, tmp_path: Path, taken_port: int
+) -> None:
+    tmp = tmp_path / "input"
+    tmp.mkdir()
+    extravars = case.extravars(tmp, taken_port)
+    watched = (repo / "data", repo / "results", tmp)
+    before = snapshot(*watched)
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/preflight.yml"]
+    for key, value in extravars.items():
+        command += ["-e", f"{key}={value}"]
+
+    done = subprocess.run(
+        command,
+        cwd=repo,
+        env={
+            **os.environ,
+            "ANSIBLE_CONFIG": str(repo / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            **case.env(tmp),
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "Traceback" not in output
+    (line,) = [line for line in output.splitlines() if line.startswith("[ERROR]")]
+    assert case.says(tmp, taken_port) in line, line
+    assert re.search(r"localhost\s+: ok=\d+\s+changed=0\s", output), output
+    assert snapshot(*watched) == before, "the preflight changed files"

@@ -171,7 +171,7 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 @pytest.mark.parametrize(
     ("lines", "line_number", "problem"),
     [
-        ([GOOD, GOOD, GOOD.rsplit(",", 1)[0]], 3, "expected 19 comma-separated columns, found 18"),
+        ([GOOD, GOOD, GOOD.rsplit(",", 1)[0]], 3, "(the 0/1 label and 18 features), found 18"),
         ([GOOD, GOOD + ",1.0"], 2, "found 20"),
         ([GOOD, GOOD.replace("0.46", "abc")], 2, "column 8 (missing_energy_magnitude) is 'abc'"),
         ([GOOD, GOOD.replace("0.46", "")], 2, "column 8 (missing_energy_magnitude) is ''"),

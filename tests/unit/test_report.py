@@ -102,7 +102,7 @@ def test_nan_is_not_json(tmp_path: Path) -> None:
     path = sweep / "runs" / "w1-r1.json"
     path.write_text(path.read_text().replace('"fit_s": 122.4', '"fit_s": NaN'))
 
-    with pytest.raises(ResultsError, match=r"w1-r1\.json: not valid JSON: NaN"):
+    with pytest.raises(ResultsError, match=r"w1-r1\.json: line \d+: \"fit_s\": NaN is not a JSON"):
         load_runs(sweep)
 
 
