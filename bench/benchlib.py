@@ -8,6 +8,7 @@ bench/results/<benchmark>-<UTC time>.json, through write_result (the format's on
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import statistics
@@ -137,6 +138,16 @@ def int_list(text: str) -> list[int]:
         if number not in numbers:
             numbers.append(number)
     return numbers
+
+
+def add_results_dir(parser: argparse.ArgumentParser) -> None:
+    """--results-dir, where every benchmark writes its result JSON."""
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where the result JSON goes (default: bench/results/)",
+    )
 
 
 def utc_stamp(now: datetime | None = None) -> str:

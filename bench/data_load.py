@@ -33,8 +33,6 @@ from typing import Any
 import benchlib
 import localspark
 
-from sparksweep import settings
-
 BENCHMARK = "data_load"
 TARGET = 5.0
 DEFAULT_ROWS = 5_000_000
@@ -73,24 +71,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--csv", type=Path, default=None, help="a SUSY CSV to measure instead")
     parser.add_argument("--threads", type=int, default=1, help="local[T] (default 1)")
-    parser.add_argument(
-        "--memory",
-        default=settings.worker_memory(),
-        help="the local Spark driver's memory (default: a worker's, %(default)s)",
-    )
+    localspark.add_local_arguments(parser)
     parser.add_argument("--repeats", type=int, default=3, help="runs per format (default 3)")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=localspark.DATA_DIR,
-        help="where the data sets and their Parquet caches are (default: data/)",
-    )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        default=benchlib.RESULTS_DIR,
-        help="where the result JSON goes (default: bench/results/)",
-    )
+    benchlib.add_results_dir(parser)
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1 or args.rows < 1:
         parser.error("--rows, --threads and --repeats must be at least 1")

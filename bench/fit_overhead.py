@@ -148,12 +148,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeats", type=int, default=1, help="with --run: repeats per worker count"
     )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        default=benchlib.RESULTS_DIR,
-        help="where the result JSON goes (default: bench/results/)",
-    )
+    benchlib.add_results_dir(parser)
     args = parser.parse_args(argv)
     if (args.sweep is None) == (not args.run):
         parser.error("name a sweep folder, or pass --run to measure one (not both)")

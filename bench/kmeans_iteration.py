@@ -56,7 +56,6 @@ import localspark
 import numpy as np
 from benchlib import BenchError
 
-from sparksweep import settings
 from sparksweep.job.susy import FEATURE_COLUMNS, SUSY_COLUMNS
 
 BENCHMARK = "kmeans_iteration"
@@ -382,24 +381,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1,
         help="local mode's cores and scikit-learn's threads without --run (default 1, as w=1)",
     )
-    parser.add_argument(
-        "--memory",
-        default=settings.worker_memory(),
-        help="the local Spark driver's memory (default: a worker's, %(default)s)",
-    )
+    localspark.add_local_arguments(parser)
     parser.add_argument("--repeats", type=int, default=3, help="scikit-learn fits of each length")
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=localspark.DATA_DIR,
-        help="where the data sets and their Parquet caches are (default: data/)",
-    )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        default=benchlib.RESULTS_DIR,
-        help="where the result JSON goes (default: bench/results/)",
-    )
+    benchlib.add_results_dir(parser)
     args = parser.parse_args(argv)
     if args.threads < 1 or args.repeats < 1:
         parser.error("--threads and --repeats must be at least 1")

@@ -7,6 +7,7 @@ Needs pyspark (its spark-submit beside this interpreter) and Java 17 on the host
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import json
@@ -38,6 +39,21 @@ class Dataset:
     fingerprint: str
     parquet: Path
     rows: int
+
+
+def add_local_arguments(parser: argparse.ArgumentParser) -> None:
+    """--memory and --data-dir of the benchmarks that run Spark in local mode on the host."""
+    parser.add_argument(
+        "--memory",
+        default=settings.worker_memory(),
+        help="the local Spark driver's memory (default: a worker's, %(default)s)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DATA_DIR,
+        help="where the data sets and their Parquet caches are (default: data/)",
+    )
 
 
 def spark_submit() -> Path:

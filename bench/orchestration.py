@@ -48,7 +48,6 @@ import urllib.request
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import benchlib
@@ -456,12 +455,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-cluster", action="store_true", help="leave the master and workers running"
     )
-    parser.add_argument(
-        "--results-dir",
-        type=Path,
-        default=benchlib.RESULTS_DIR,
-        help="where the result JSON goes (default: bench/results/)",
-    )
+    benchlib.add_results_dir(parser)
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.poll_interval <= 0:
         parser.error("--repeats must be at least 1 and --poll-interval above 0")
