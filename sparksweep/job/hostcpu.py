@@ -75,9 +75,9 @@ def sample(container_ids: list[str]) -> dict[str, Any]:
 def usage(start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
     """Average CPUs busy between two samples of one host: in all, the run's, and the rest.
 
-    A container missing from either sample (removed, or a worker killed in the run) is left
-    out of the run's share and counted in containers_missing, so `other_cpus` then
-    overstates; the report says so rather than trusting it.
+    A container missing from either sample (removed, or a worker killed in the run), or
+    whose counter went back (restarted: a new cgroup counts from zero), is left out of the
+    run's share and counted in containers_missing, so `other_cpus` then overstates.
     """
     wall_s = end["time"] - start["time"]
     if wall_s <= 0:
@@ -87,7 +87,7 @@ def usage(start: dict[str, Any], end: dict[str, Any]) -> dict[str, Any]:
     missing = 0
     for cid, before in start["containers"].items():
         after = end["containers"].get(cid)
-        if before is None or after is None:
+        if before is None or after is None or after < before:
             missing += 1
             continue
         ours += after - before

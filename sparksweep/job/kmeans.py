@@ -153,6 +153,19 @@ def wait_for_executors(spark: SparkSession, args: argparse.Namespace) -> list[di
         time.sleep(_POLL_S)
 
 
+def _runs_with(key: str, actual: str | None, recorded: str) -> bool:
+    """Whether Spark's value of key is the recorded one.
+
+    Spark 4 puts its own JVM options (--add-opens and the like) in front of the user's
+    extraJavaOptions, so there the recorded options must end Spark's value.
+    """
+    if actual is None:
+        return False
+    if key.endswith(".extraJavaOptions"):
+        return actual == recorded or actual.endswith(" " + recorded)
+    return actual == recorded
+
+
 def check_settings(spark: SparkSession, args: argparse.Namespace) -> None:
     """The settings the record names are the ones Spark runs with, or RunError."""
     conf = spark.sparkContext.getConf()
@@ -165,7 +178,7 @@ def check_settings(spark: SparkSession, args: argparse.Namespace) -> None:
     wrong = [
         f"{key}={conf.get(key, None)} (recorded as {value})"
         for key, value in sorted(expected.items())
-        if conf.get(key, None) != value
+        if not _runs_with(key, conf.get(key, None), value)
     ]
     if args.spark_version is not None and spark.version != args.spark_version:
         wrong.append(f"Spark {spark.version} (recorded as {args.spark_version})")

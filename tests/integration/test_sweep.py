@@ -536,7 +536,15 @@ def test_ctrl_c_stops_what_the_sweep_started_and_the_printed_command_resumes_it(
     """SIGINT to `sparksweep run` in the middle of a fit, as a terminal's Ctrl-C sends it."""
     sweep_id = f"ctrlc-{uuid.uuid4().hex[:8]}"
     argv = [sys.executable, "-m", "sparksweep", "run", "--workers", "1", "--rows", str(ROWS)]
-    argv += ["--results-dir", str(results_dir), "--sweep-id", sweep_id]
+    # A short fit: the resume command repeats the -e, so both runs are short.
+    argv += [
+        "--results-dir",
+        str(results_dir),
+        "--sweep-id",
+        sweep_id,
+        "-e",
+        "spark_job_max_iter=5",
+    ]
     run = subprocess.Popen(
         argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -97,3 +97,12 @@ def test_runrecord_adds_host_cpu_to_the_record_atomically(
 
 def test_runrecord_refuses_a_missing_run(tmp_path: Path) -> None:
     assert runrecord.main(["host-cpu", f"--run={tmp_path / 'none.json'}"]) == 3
+
+
+def test_a_container_restarted_in_the_run_is_counted_missing_not_negative() -> None:
+    """A master brought back after a kill counts from zero in its new cgroup."""
+    start = _sample(0.0, 0.0, {"master": 60.0, "worker": 1.0})
+    end = _sample(10.0, 10.0, {"master": 2.0, "worker": 6.0})
+    use = hostcpu.usage(start, end)
+    assert use["containers_missing"] == 1
+    assert use["ours_cpus"] == pytest.approx(0.5)

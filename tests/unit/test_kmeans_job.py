@@ -455,3 +455,16 @@ def test_a_record_that_cannot_be_written_is_printed_whole(
     printed = runrecord.printed_record(out.out)
     assert printed is not None and printed["status"] == "ok"
     assert runrecord.printed_record(out.err) == printed
+
+
+def test_spark_s_own_jvm_options_before_the_recorded_ones_are_the_recorded_setting() -> None:
+    from sparksweep.job.kmeans import _runs_with
+
+    key = "spark.executor.extraJavaOptions"
+    spark_4 = "-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNAMED"
+    assert _runs_with(key, f"{spark_4} -XX:+AlwaysPreTouch -Xms2g", "-XX:+AlwaysPreTouch -Xms2g")
+    assert _runs_with(key, "-Xms2g", "-Xms2g")
+    assert not _runs_with(key, f"{spark_4} -Xms1g", "-Xms2g")
+    assert not _runs_with(key, None, "-Xms2g")
+    # Anywhere else the value must be the recorded one exactly.
+    assert not _runs_with("spark.executor.memory", "x 2g", "2g")
