@@ -564,8 +564,15 @@ def test_ctrl_c_stops_what_the_sweep_started_and_the_printed_command_resumes_it(
     assert [p.name for p in (sweep / "runs").glob("*")] == []
     assert [p.name for p in (sweep / "events").glob("app-*")] == []
 
+    # The printed command, run by this interpreter: `sparksweep` need not be on the PATH here.
+    command = shlex.split(resume)
+    assert command[:2] == ["sparksweep", "run"], resume
     resumed = subprocess.run(
-        shlex.split(resume), cwd=REPO_ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", *command],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert validate(sweep / "runs" / "w1-r1.json")["status"] == "ok"
