@@ -31,7 +31,8 @@ METRICS = ("fit_s", "total_s")
 REPORT_VERSION = 3
 # A run is contended when something outside it kept more than this many CPUs busy on its
 # hosts on average (hostcpu.py, sampled around the run). Quiet runs on our 2-core machines
-# left 0.02-0.10 CPUs to the rest of the host: Ansible, dockerd and the shims waiting on it.
+# left 0.11-0.13 CPUs to the rest of the host (Ansible, dockerd and the shims waiting on it;
+# a quiet 5M-row sweep of w = 1, 2 on 2026-11-27).
 OTHER_CPUS_LIMIT = 0.35
 # ...or when its executors were on CPU for less than this share of their run time in the
 # iterations. A quiet w=1 run on a 2-core machine was at 0.72-0.78; two 1-core executors
