@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sparksweep.runner import run_playbook
+from tests.filesystem import a_file, snapshot, unwritable_folder
 
 LISTING = ["docker", "ps", "-a", "--filter", "label=sparksweep.managed=true"]
 
@@ -106,28 +107,6 @@ def test_workers_that_never_register_are_named_with_their_logs(tmp_path: Path) -
 # stops or removes a container, and the UI port case binds a free port of its own.
 
 
-def snapshot(*roots: Path) -> dict[str, tuple[int, int, int]]:
-    """Every entry beneath roots with its mode, size and modification time."""
-    state: dict[str, tuple[int, int, int]] = {}
-    for root in roots:
-        if root.exists():
-            for path in [root, *root.rglob("*")]:
-                info = path.lstat()
-                state[str(path)] = (info.st_mode, info.st_size, info.st_mtime_ns)
-    return state
-
-
-def unwritable_folder(tmp: Path) -> Path:
-    """A folder that exists and that this user cannot write into (/proc/sys for root)."""
-    closed = tmp / "read-only"
-    closed.mkdir(exist_ok=True)
-    closed.chmod(0o555)
-    for folder in (closed, Path("/proc/sys")):
-        if folder.is_dir() and not os.access(folder, os.W_OK):
-            return folder
-    pytest.skip("this user can write into every folder at hand (root without /proc/sys)")
-
-
 WORKERS_FIX = "; for example -e workers=3."
 RESULTS_FIX = "; make it a writable folder, or choose another with -e results_dir=DIR."
 
@@ -140,12 +119,6 @@ class Preflight:
     extravars: Callable[[Path, int], dict[str, str]]
     says: Callable[[Path, int], str]
     env: Callable[[Path], dict[str, str]] = lambda tmp: {}
-
-
-def a_file(tmp: Path) -> Path:
-    path = tmp / "a-file"
-    path.touch()
-    return path
 
 
 PREFLIGHT_CASES = [

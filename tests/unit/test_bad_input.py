@@ -25,6 +25,7 @@ from sparksweep import data
 from sparksweep.data import checker
 from sparksweep.errors import DataError
 from sparksweep.lock import LOCK_ENV
+from tests.filesystem import a_file, snapshot, unwritable_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "results"
@@ -34,33 +35,6 @@ GOOD = (
 )
 # A gzip of this many rows is a few MiB: several of the checker's compressed pieces.
 GZIP_ROWS = 20_000
-
-
-def snapshot(*roots: Path) -> dict[str, tuple[int, int, int]]:
-    """Every entry beneath roots with its mode, size and modification time."""
-    state: dict[str, tuple[int, int, int]] = {}
-    for root in roots:
-        if not root.exists():
-            continue
-        for path in [root, *root.rglob("*")]:
-            info = path.lstat()
-            state[str(path)] = (info.st_mode, info.st_size, info.st_mtime_ns)
-    return state
-
-
-def unwritable_folder(tmp: Path) -> Path:
-    """A folder that exists and that this user cannot write into.
-
-    A folder without write permission, unless the tests run as root, who writes there
-    anyway: then /proc/sys, which the kernel keeps closed to new files even for root.
-    """
-    closed = tmp / "read-only"
-    closed.mkdir(exist_ok=True)
-    closed.chmod(0o555)
-    for folder in (closed, Path("/proc/sys")):
-        if folder.is_dir() and not os.access(folder, os.W_OK):
-            return folder
-    pytest.skip("this user can write into every folder at hand (root without /proc/sys)")
 
 
 def lines_file(name: str, lines: list[str]) -> Callable[[Path], Path]:
@@ -131,12 +105,6 @@ def data_check(make: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
 
 def generate_to(out: Callable[[Path], Path]) -> Callable[[Path], list[str]]:
     return lambda tmp: ["data", "generate", "--rows", "10", "--out", str(out(tmp))]
-
-
-def a_file(tmp: Path) -> Path:
-    path = tmp / "a-file"
-    path.write_text("")
-    return path
 
 
 CASES = [
