@@ -190,6 +190,22 @@ def write_result(
     return path
 
 
+def finish(
+    benchmark: str,
+    payload: dict[str, Any],
+    machine: Machine,
+    *,
+    started: datetime,
+    results_dir: Path = RESULTS_DIR,
+) -> int:
+    """Write the result JSON, name it, and print the ratio line (payload's "summary") last,
+    as every benchmark ends; return the exit code 0."""
+    path = write_result(benchmark, payload, machine, started=started, results_dir=results_dir)
+    print(f"results: {path}")
+    print(payload["summary"])
+    return 0
+
+
 def run(main: Callable[[], int], prog: str) -> int:
     """Run a benchmark's main: an error its user can fix ends as one line and exit code 2."""
     try:

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     medians = {fmt: benchlib.median(r["load_s"] for r in runs[fmt]) for fmt in runs}
     print(f"median load_s: CSV (gzip) {medians['csv']:.2f}, Parquet {medians['parquet']:.2f}")
     summary = ratio_line(medians["csv"], medians["parquet"])
-    path = benchlib.write_result(
+    return benchlib.finish(
         BENCHMARK,
         {
             "mode": mode,
@@ -148,9 +148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         started=started,
         results_dir=args.results_dir,
     )
-    print(f"results: {path}")
-    print(summary)
-    return 0
 
 
 if __name__ == "__main__":

@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for line in table(rows):
         print(line)
     summary = ratio_line(rows)
-    path = benchlib.write_result(
+    return benchlib.finish(
         BENCHMARK,
         {
             "sweep": str(folder),
@@ -199,9 +199,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         started=started,
         results_dir=args.results_dir,
     )
-    print(f"results: {path}")
-    print(summary)
-    return 0
 
 
 if __name__ == "__main__":

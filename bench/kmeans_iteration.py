@@ -426,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = benchlib.result_path(BENCHMARK, started, args.results_dir).with_suffix("")
     results = [measure(case, args, folder, i) for i, case in enumerate(cases, start=1)]
     line = ratio_line(results)
-    path = benchlib.write_result(
+    return benchlib.finish(
         BENCHMARK,
         {
             "mode": "spark local mode" + (" and cluster runs" if args.run else ""),
@@ -439,9 +439,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         started=started,
         results_dir=args.results_dir,
     )
-    print(f"\nresults: {path}")
-    print(line)
-    return 0
 
 
 if __name__ == "__main__":

@@ -484,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     # The measurement's own error, if any, is the one to show first.
                     print(f"teardown failed: {exc}")
     summary = ratio_line(rows)
-    path = benchlib.write_result(
+    return benchlib.finish(
         BENCHMARK,
         {
             "mode": "cluster containers on the local Docker Engine",
@@ -500,9 +500,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         started=started,
         results_dir=args.results_dir,
     )
-    print(f"results: {path}")
-    print(summary)
-    return 0
 
 
 if __name__ == "__main__":
