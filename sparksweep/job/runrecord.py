@@ -12,6 +12,7 @@ sparksweep.job.runrecord, so it imports only the standard library.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime
 import hashlib
 import json
@@ -349,9 +350,7 @@ def removed_executors(output: str) -> str | None:
     removed = _EXECUTOR_REMOVED.findall(output)
     if not removed:
         return None
-    reasons: dict[str, int] = {}
-    for _, reason in removed:
-        reasons[reason.strip()] = reasons.get(reason.strip(), 0) + 1
+    reasons = collections.Counter(reason.strip() for _, reason in removed)
     listed = "; ".join(f"{reason} ({count}x)" for reason, count in reasons.items())
     return (
         f"the master launched and lost {len(removed)} executor(s), last {removed[-1][0]}: " + listed
