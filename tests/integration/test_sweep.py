@@ -1,8 +1,11 @@
 """The product end to end: real Docker, real Spark, real Ansible, through the wrapper.
 
-One sweep (w = 1 and 2) carries most checks, to keep one cluster for many of them: while it
-runs, a second sweep is refused, and a worker is killed in the middle of the w=2 fit; a
-re-run then resumes the failed run only.
+One sweep (w = 1 and 2, two repeats) carries most checks, to keep one cluster for many of
+them: while it runs, a second sweep is refused, a CPU hog runs beside w1-r1, the master is
+killed in the fit of w1-r2 and a worker in the fit of w2-r1. `sparksweep run` then resumes
+the two failed runs, is stopped by Ctrl-C in the first, and its printed command ends the
+sweep. Faults that need a cluster of their own (tests/integration/playbooks/faults.yml) and
+a full disk (results on a small tmpfs) follow.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +29,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from sparksweep import lock
+from sparksweep import lock, settings
 from sparksweep.cli import main
 from sparksweep.errors import PlaybookError
 from sparksweep.report import OTHER_CPUS_LIMIT
@@ -35,6 +39,9 @@ from sparksweep.runner import REPO_ROOT, PlaybookResult, run_playbook, run_sweep
 SCHEMA = json.loads((REPO_ROOT / "sparksweep" / "schemas" / "run.schema.json").read_text())
 ROWS = 20_000
 MASTER = "spark-master"
+# Settings that keep each run short and still leave a fit of some seconds to disturb: two
+# partitions (one task per executor at w=2) and ten iterations. Text, as `-e` passes them.
+SHORT = {"spark_job_partitions": "2", "spark_job_max_iter": "10"}
 
 # Run inside the master container, where the driver serves its REST API on 4040: is the
 # application of this run (named "sparksweep <sweep> <run>") inside KMeans.fit?
@@ -136,8 +143,27 @@ class SweepRun:
     second_code: int
     second_error: str
     second_seconds: float
-    w1_bytes: bytes
+    records: dict[str, bytes]
     hog_seconds: float
+
+
+@dataclass
+class Interrupted:
+    """`sparksweep run` resuming the sweep, stopped by SIGINT in a fit, then resumed."""
+
+    code: int
+    out: str
+    err: str
+    left_running: str
+    workers_left: str
+    records: dict[str, bytes]
+    events_left: list[str]
+    resume: str
+    resumed: subprocess.CompletedProcess[str]
+
+
+def records(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((folder / "runs").iterdir())}
 
 
 @pytest.fixture(scope="module")
@@ -156,12 +182,20 @@ def teardown_after(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def sweep(results_dir: Path) -> SweepRun:
-    """One real sweep, w = 1 and 2, on 20,000 generated rows, disturbed twice while it runs."""
+    """One real sweep, w = 1 and 2, two repeats, on 20,000 generated rows, disturbed four
+    times while it runs: a second sweep, a CPU hog beside w1-r1, the master killed in the
+    fit of w1-r2 and a worker killed in the fit of w2-r1."""
     sweep_id = f"it-{uuid.uuid4().hex[:8]}"
     lines: list[str] = []
     first = Background(
         lambda: run_sweep(
-            workers=2, rows=ROWS, sweep_id=sweep_id, results_dir=results_dir, write=lines.append
+            workers=2,
+            repeats=2,
+            rows=ROWS,
+            sweep_id=sweep_id,
+            extravars=dict(SHORT),
+            results_dir=results_dir,
+            write=lines.append,
         )
     )
     while sweep_id not in lock.lock_path().read_text(errors="replace") and not first.done():
@@ -179,20 +213,24 @@ def sweep(results_dir: Path) -> SweepRun:
         )
     seconds = time.monotonic() - started
 
-    # A CPU hog beside the w=1 run, from its fit until the run is recorded: the report must
-    # mark that point contended.
-    wait_until_fitting(sweep_id, "w1-r1", first.done)
-    hog = subprocess.Popen([sys.executable, "-c", _CPU_HOG, "300"])
+    # A CPU hog from now until w1-r1 is recorded, so over all of that run: the report must
+    # mark its point contended.
+    hog = subprocess.Popen([sys.executable, "-c", _CPU_HOG, "600"])
     hog_started = time.monotonic()
     while not any(line.startswith("w1-r1: ") or " w1-r1: " in line for line in lines):
-        if first.done() or time.monotonic() - hog_started > 300:
+        if first.done() or time.monotonic() - hog_started > 600:
             break
         time.sleep(0.2)
     hog.kill()
     hog.wait()
     hog_seconds = time.monotonic() - hog_started
 
-    # One of the two workers killed in the middle of the w=2 fit.
+    # The master container killed in the middle of the w1-r2 fit.
+    wait_until_fitting(sweep_id, "w1-r2", first.done)
+    docker("kill", MASTER)
+
+    # One of the two workers killed in the middle of the w2-r1 fit: reaching that fit also
+    # proves the sweep went on with the master brought back.
     wait_until_fitting(sweep_id, "w2-r1", first.done)
     docker("kill", "spark-worker-2")
 
@@ -203,7 +241,7 @@ def sweep(results_dir: Path) -> SweepRun:
         second_code=code,
         second_error=stderr.getvalue(),
         second_seconds=seconds,
-        w1_bytes=(folder / "runs" / "w1-r1.json").read_bytes(),
+        records=records(folder),
         hog_seconds=hog_seconds,
     )
 
@@ -221,7 +259,9 @@ def test_a_second_sweep_is_refused_at_once_naming_the_first(
 def test_the_sweep_reports_progress_and_no_ansible_warning(sweep: SweepRun) -> None:
     assert any("job running" in line for line in sweep.lines), sweep.lines
     assert any("w1-r1: ok" in line for line in sweep.lines), sweep.lines
+    assert any("w1-r2: failed master_lost" in line for line in sweep.lines), sweep.lines
     assert any("w2-r1: failed executor_lost" in line for line in sweep.lines), sweep.lines
+    assert any("w2-r2: ok" in line for line in sweep.lines), sweep.lines
     assert [line for line in sweep.lines if "WARNING]" in line] == []
 
 
@@ -249,8 +289,24 @@ def test_the_w1_run_proves_its_one_executor(sweep: SweepRun) -> None:
     assert event_log.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # a zstd frame
 
 
+def test_a_killed_master_fails_its_run_truthfully_and_the_sweep_recovers(
+    sweep: SweepRun,
+) -> None:
+    lost = json.loads(sweep.records["w1-r2.json"])
+    assert lost["status"] == "failed"
+    # The driver saw 137 as well; the master container's state says what it was.
+    assert lost["error"]["kind"] == "master_lost", lost["error"]
+    assert "the master container stopped during the run" in lost["error"]["message"]
+    # The next runs had a master: w2-r1 reached its fit (the fixture waited for it), w2-r2
+    # ended well.
+    after = json.loads(sweep.records["w2-r2.json"])
+    assert after["status"] == "ok", after["error"]
+    assert docker("inspect", "--format", "{{.State.Running}}", MASTER).strip() == "true"
+
+
 def test_a_worker_killed_in_the_fit_fails_the_run_as_executor_lost(sweep: SweepRun) -> None:
-    doc = validate(sweep.folder / "runs" / "w2-r1.json")
+    doc = json.loads(sweep.records["w2-r1.json"])
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     assert doc["status"] == "failed"
     assert doc["error"]["kind"] == "executor_lost", doc["error"]["message"]
     assert "executors changed during the timed phases: lost" in doc["error"]["message"]
@@ -260,15 +316,83 @@ def test_a_worker_killed_in_the_fit_fails_the_run_as_executor_lost(sweep: SweepR
 
 
 @pytest.fixture(scope="module")
-def resumed(sweep: SweepRun, results_dir: Path) -> Path:
-    """The same sweep id again: only the failed run is run again."""
-    return run_sweep(
-        workers=2, rows=ROWS, sweep_id=sweep.folder.name, results_dir=results_dir, write=print
+def interrupted(sweep: SweepRun, results_dir: Path) -> Interrupted:
+    """`sparksweep run` on the same sweep id resumes its two failed runs; SIGINT, as a
+    terminal's Ctrl-C sends it, in the fit of the first; then the printed command."""
+    argv = [sys.executable, "-m", "sparksweep", "run", "--workers", "2", "--repeats", "2"]
+    argv += ["--rows", str(ROWS), "--results-dir", str(results_dir)]
+    argv += ["--sweep-id", sweep.folder.name]
+    for key, value in SHORT.items():
+        argv += ["-e", f"{key}={value}"]
+    run = subprocess.Popen(
+        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_until_fitting(sweep.folder.name, "w1-r2", lambda: run.poll() is not None)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=300)
+    left_running = docker("exec", MASTER, "pgrep", "-f", "kmeans.py", check=False).strip()
+    workers_left = docker("ps", "-a", "--filter", "label=sparksweep.component=worker", "-q")
+    kept = records(sweep.folder)
+    events_left = [p.name for p in (sweep.folder / "events").glob("app-*")]
+    lines = [line for line in err.splitlines() if line.strip()]
+    resume = lines[-1].split("resume it with: ", 1)[-1] if lines else ""
+    # The printed command, run by this interpreter: `sparksweep` need not be on the PATH.
+    command = shlex.split(resume)
+    assert command[:2] == ["sparksweep", "run"], (out, err)
+    resumed = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return Interrupted(
+        code=run.returncode,
+        out=out,
+        err=err,
+        left_running=left_running,
+        workers_left=workers_left,
+        records=kept,
+        events_left=events_left,
+        resume=resume,
+        resumed=resumed,
     )
 
 
-def test_rerun_resumes_only_the_failed_run(sweep: SweepRun, resumed: Path) -> None:
-    assert (resumed / "runs" / "w1-r1.json").read_bytes() == sweep.w1_bytes
+@pytest.fixture(scope="module")
+def resumed(interrupted: Interrupted, sweep: SweepRun) -> Path:
+    assert interrupted.resumed.returncode == 0, (
+        interrupted.resumed.stdout + interrupted.resumed.stderr
+    )
+    return sweep.folder
+
+
+def test_ctrl_c_stops_what_the_sweep_started_and_the_printed_command_resumes_it(
+    interrupted: Interrupted, sweep: SweepRun
+) -> None:
+    assert interrupted.code == 130, (interrupted.out, interrupted.err)
+    assert "Traceback" not in interrupted.out + interrupted.err
+    (line,) = [line for line in interrupted.err.splitlines() if line.strip()]
+    assert (
+        f"sweep {sweep.folder.name} interrupted (its application ended, its workers removed)"
+        in line
+    )
+    # Nothing the sweep started runs on, and nothing half written is left: the records are
+    # the ones the interrupted command found.
+    assert interrupted.left_running == ""
+    assert interrupted.workers_left.strip() == ""
+    assert interrupted.records == sweep.records
+    assert interrupted.events_left == []
+    assert interrupted.resumed.returncode == 0, (
+        interrupted.resumed.stdout + interrupted.resumed.stderr
+    )
+
+
+def test_rerun_resumes_only_the_failed_runs(sweep: SweepRun, resumed: Path) -> None:
+    now = records(resumed)
+    assert now["w1-r1.json"] == sweep.records["w1-r1.json"]
+    assert now["w2-r2.json"] == sweep.records["w2-r2.json"]
+    assert validate(resumed / "runs" / "w1-r2.json")["status"] == "ok"
     doc = validate(resumed / "runs" / "w2-r1.json")
     assert doc["status"] == "ok", doc["error"]
     assert sorted(e["host"].split(":")[0] for e in doc["executors"]) == [
@@ -315,8 +439,10 @@ def test_a_changed_config_under_the_same_sweep_id_is_refused(
     with contextlib.redirect_stderr(stderr):
         code = main(
             [
-                *("run", "--workers", "2", "--rows", str(ROWS), "--sweep-id", resumed.name),
-                *("--results-dir", str(results_dir), "-e", "spark_job_k=12"),
+                *("run", "--workers", "2", "--repeats", "2", "--rows", str(ROWS)),
+                *("--sweep-id", resumed.name, "--results-dir", str(results_dir)),
+                *(arg for key, value in SHORT.items() for arg in ("-e", f"{key}={value}")),
+                *("-e", "spark_job_k=12"),
             ]
         )
     assert code == 1
@@ -371,6 +497,74 @@ def test_the_secret_leaks_nowhere(resumed: Path, results_dir: Path) -> None:
         if secret in docker("inspect", name):
             leaks.append(f"docker inspect {name}")
     assert leaks == []
+
+
+HISTORY_CONTAINER = "spark-history"
+HISTORY_NETWORK = "sparksweep-history"
+
+
+def get(url: str) -> tuple[int, bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, response.read()
+
+
+@pytest.fixture
+def served(resumed: Path) -> Iterator[Path]:
+    """The History Server is removed after the test, whatever happened in it."""
+    try:
+        yield resumed
+    finally:
+        main(["history", "--stop"])
+
+
+def test_history_serves_the_runs_of_the_sweep_then_stops(
+    served: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sparksweep history` over the sweep's own event logs, beside the running cluster."""
+    runs = load_runs(served)
+    apps = {run["run_id"]: run["application_id"] for run in runs}
+    assert sorted(apps) == ["w1-r1", "w1-r2", "w2-r1", "w2-r2"]
+    for run in runs:
+        assert run["status"] == "ok", run["error"]
+        assert run["event_log"] == f"events/{run['run_id']}_{run['application_id']}.zstd"
+        assert (served / run["event_log"]).is_file()
+    capsys.readouterr()
+
+    assert main(["history", str(served)]) == 0
+
+    out = capsys.readouterr().out
+    base = settings.history_url()
+    assert f"History Server: {base}" in out
+    for run_id, app in apps.items():
+        assert f"{run_id}  {app}  {base}/history/{app}/jobs/" in out
+    # Asked afresh, not through the CLI's own wait: the REST API lists every run, complete,
+    # under the names the job gave them, and each has its jobs page.
+    status, body = get(f"{base}/api/v1/applications")
+    listed = {app["id"]: app for app in json.loads(body)}
+    assert status == 200
+    assert set(apps.values()) <= set(listed)
+    for run_id, app in apps.items():
+        assert listed[app]["name"] == f"sparksweep {served.name} {run_id}"
+        assert all(attempt["completed"] for attempt in listed[app]["attempts"])
+        assert get(f"{base}/history/{app}/jobs/")[0] == 200
+    jobs = json.loads(get(f"{base}/api/v1/applications/{apps['w1-r1']}/jobs")[1])
+    assert {job.get("jobGroup") for job in jobs} >= {"sparksweep-load", "sparksweep-fit"}
+
+    (container,) = json.loads(docker("inspect", HISTORY_CONTAINER))
+    host = container["HostConfig"]
+    assert container["Config"]["User"] == "185:185"
+    assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
+    assert host["SecurityOpt"] == ["no-new-privileges"]
+    assert host["PortBindings"]["18080/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": "18080"}]
+    assert [(m["Source"], m["Destination"], m["RW"]) for m in container["Mounts"]] == [
+        (str((served / "events").resolve()), "/workspace/events", False)
+    ]
+    assert list(container["NetworkSettings"]["Networks"]) == [HISTORY_NETWORK]
+
+    assert main(["history", "--stop"]) == 0
+
+    assert HISTORY_CONTAINER not in docker("ps", "--all", "--format", "{{.Names}}").split()
+    assert HISTORY_NETWORK not in docker("network", "ls", "--format", "{{.Name}}").split()
 
 
 def assert_clean(result: PlaybookResult) -> None:
@@ -434,41 +628,7 @@ def test_a_killed_driver_is_recorded_by_the_python_writer(faults: str, results_d
     assert doc["config"]["cores_per_worker"] == 2
 
 
-# --- the master lost, the disk full ----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def master_killed(results_dir: Path) -> Path:
-    """A sweep of one worker, two repeats, whose master container is killed in the middle of
-    the first run's fit."""
-    sweep_id = f"master-{uuid.uuid4().hex[:8]}"
-    lines: list[str] = []
-    play = Background(
-        lambda: run_sweep(
-            workers=1,
-            repeats=2,
-            rows=ROWS,
-            sweep_id=sweep_id,
-            results_dir=results_dir,
-            write=lines.append,
-        )
-    )
-    wait_until_fitting(sweep_id, "w1-r1", play.done)
-    docker("kill", MASTER)
-    return play.join()
-
-
-def test_a_killed_master_fails_its_run_truthfully_and_the_sweep_recovers(
-    master_killed: Path,
-) -> None:
-    lost = validate(master_killed / "runs" / "w1-r1.json")
-    assert lost["status"] == "failed"
-    # The driver saw 137 as well; the master container's state says what it was.
-    assert lost["error"]["kind"] == "master_lost", lost["error"]
-    assert "the master container stopped during the run" in lost["error"]["message"]
-    after = validate(master_killed / "runs" / "w1-r2.json")
-    assert after["status"] == "ok", after["error"]
-    assert docker("inspect", "--format", "{{.State.Running}}", MASTER).strip() == "true"
+# --- the disk full ------------------------------------------------------------------
 
 
 def test_a_full_disk_keeps_the_record_and_stops_the_sweep_with_one_line(
@@ -489,7 +649,12 @@ def test_a_full_disk_keeps_the_record_and_stops_the_sweep_with_one_line(
         sweep_id = f"full-{uuid.uuid4().hex[:8]}"
         play = Background(
             lambda: run_sweep(
-                workers=1, rows=ROWS, sweep_id=sweep_id, results_dir=folder, write=print
+                workers=1,
+                rows=ROWS,
+                sweep_id=sweep_id,
+                extravars=dict(SHORT),
+                results_dir=folder,
+                write=print,
             )
         )
         wait_until_fitting(sweep_id, "w1-r1", play.done)
@@ -525,54 +690,10 @@ def test_executors_killed_at_start_up_end_the_run_within_its_wait(
     assert doc["error"]["kind"] == "executors_missing", doc["error"]["message"]
     message = doc["error"]["message"]
     assert "wanted exactly 1 executors" in message
-    # The workers' exit codes, which only the driver's log holds.
-    assert "the master launched and lost" in message and "137" in message, message
+    # What only the driver's log holds: the executors the master launched and lost. The
+    # kernel's OOM killer picks its victim inside the worker container, either the executor
+    # (the worker reports "Command exited with code 137") or, on some runs, the worker's own
+    # JVM (the master reports the worker lost); either way the run ends within its wait.
+    assert "the master launched and lost" in message, message
+    assert "exited with code 137" in message or "worker lost" in message, message
     assert doc["timings"]["total_s"] < 120
-
-
-def test_ctrl_c_stops_what_the_sweep_started_and_the_printed_command_resumes_it(
-    results_dir: Path,
-) -> None:
-    """SIGINT to `sparksweep run` in the middle of a fit, as a terminal's Ctrl-C sends it."""
-    sweep_id = f"ctrlc-{uuid.uuid4().hex[:8]}"
-    argv = [sys.executable, "-m", "sparksweep", "run", "--workers", "1", "--rows", str(ROWS)]
-    # A short fit: the resume command repeats the -e, so both runs are short.
-    argv += [
-        "--results-dir",
-        str(results_dir),
-        "--sweep-id",
-        sweep_id,
-        "-e",
-        "spark_job_max_iter=5",
-    ]
-    run = subprocess.Popen(
-        argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    wait_until_fitting(sweep_id, "w1-r1", lambda: run.poll() is not None)
-    run.send_signal(signal.SIGINT)
-    out, err = run.communicate(timeout=300)
-    assert run.returncode == 130, (out, err)
-    assert "Traceback" not in out + err
-    (line,) = [line for line in err.splitlines() if line.strip()]
-    assert f"sweep {sweep_id} interrupted (its application ended, its workers removed)" in line
-    resume = line.split("resume it with: ", 1)[1]
-    # Nothing the sweep started runs on, and nothing half written is left.
-    assert docker("exec", MASTER, "pgrep", "-f", "kmeans.py", check=False).strip() == ""
-    workers = docker("ps", "-a", "--filter", "label=sparksweep.component=worker", "-q")
-    assert workers.strip() == ""
-    sweep = results_dir / sweep_id
-    assert [p.name for p in (sweep / "runs").glob("*")] == []
-    assert [p.name for p in (sweep / "events").glob("app-*")] == []
-
-    # The printed command, run by this interpreter: `sparksweep` need not be on the PATH here.
-    command = shlex.split(resume)
-    assert command[:2] == ["sparksweep", "run"], resume
-    resumed = subprocess.run(
-        [sys.executable, "-m", *command],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert validate(sweep / "runs" / "w1-r1.json")["status"] == "ok"
