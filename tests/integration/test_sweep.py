@@ -78,8 +78,9 @@ while time.monotonic() < end:
 """
 
 
-def validate(path: Path) -> dict:
-    doc = json.loads(path.read_text())
+def validate(record: Path | bytes) -> dict:
+    """A run record, from its file or its bytes as kept earlier, checked against the schema."""
+    doc = json.loads(record.read_text() if isinstance(record, Path) else record)
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
     return doc
 
@@ -292,21 +293,20 @@ def test_the_w1_run_proves_its_one_executor(sweep: SweepRun) -> None:
 def test_a_killed_master_fails_its_run_truthfully_and_the_sweep_recovers(
     sweep: SweepRun,
 ) -> None:
-    lost = json.loads(sweep.records["w1-r2.json"])
+    lost = validate(sweep.records["w1-r2.json"])
     assert lost["status"] == "failed"
     # The driver saw 137 as well; the master container's state says what it was.
     assert lost["error"]["kind"] == "master_lost", lost["error"]
     assert "the master container stopped during the run" in lost["error"]["message"]
     # The next runs had a master: w2-r1 reached its fit (the fixture waited for it), w2-r2
     # ended well.
-    after = json.loads(sweep.records["w2-r2.json"])
+    after = validate(sweep.records["w2-r2.json"])
     assert after["status"] == "ok", after["error"]
     assert docker("inspect", "--format", "{{.State.Running}}", MASTER).strip() == "true"
 
 
 def test_a_worker_killed_in_the_fit_fails_the_run_as_executor_lost(sweep: SweepRun) -> None:
-    doc = json.loads(sweep.records["w2-r1.json"])
-    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+    doc = validate(sweep.records["w2-r1.json"])
     assert doc["status"] == "failed"
     assert doc["error"]["kind"] == "executor_lost", doc["error"]["message"]
     assert "executors changed during the timed phases: lost" in doc["error"]["message"]
@@ -434,7 +434,7 @@ def test_the_run_beside_a_cpu_hog_is_marked_contended(sweep: SweepRun, resumed: 
 def test_a_changed_config_under_the_same_sweep_id_is_refused(
     resumed: Path, results_dir: Path
 ) -> None:
-    before = {p.name: p.read_bytes() for p in (resumed / "runs").iterdir()}
+    before = records(resumed)
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr):
         code = main(
@@ -448,7 +448,7 @@ def test_a_changed_config_under_the_same_sweep_id_is_refused(
     assert code == 1
     assert "measured with other settings (different params.k)" in stderr.getvalue()
     assert "new sweep id" in stderr.getvalue()
-    assert {p.name: p.read_bytes() for p in (resumed / "runs").iterdir()} == before
+    assert records(resumed) == before
 
 
 SECRET_FILE = Path.home() / ".config" / "sparksweep" / "spark-auth-secret"
