@@ -10,6 +10,8 @@ REPEATS ?= 1
 # Empty: the default of inventory/group_vars/all.yml (sparksweep_rows).
 ROWS ?=
 SWEEP_ID ?=
+# Empty: inventory/localhost.yml. A file of your own for several hosts (README, "Several hosts").
+INVENTORY ?=
 
 VENV_ABS := $(abspath $(VENV))
 export PATH := $(VENV_ABS)/bin:$(PATH)
@@ -36,7 +38,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 sweep: setup
-	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) $(if $(ROWS),--rows $(ROWS),) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),)
+	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) $(if $(ROWS),--rows $(ROWS),) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),) $(if $(INVENTORY),--inventory $(INVENTORY),)
 
 test: setup-dev lint unit molecule integration
 

@@ -154,6 +154,14 @@ def _parser() -> argparse.ArgumentParser:
         help="where sweeps are written (default: the runner's results/)",
     )
     run.add_argument(
+        "--inventory",
+        type=_inventory,
+        default=None,
+        metavar="FILE",
+        help="Ansible inventory of the Docker hosts (default: inventory/localhost.yml); "
+        "README, 'Several hosts'",
+    )
+    run.add_argument(
         "-e",
         "--extra-var",
         dest="extravars",
@@ -287,6 +295,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
             sweep_id=sweep_id,
             extravars=extravars,
             results_dir=args.results_dir,
+            inventory=args.inventory,
             progress=sweep_progress(args.workers, args.repeats, resume),
         )
     except SweepInterruptedError as exc:
@@ -308,6 +317,8 @@ def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
         argv += ["--memory", args.memory]
     if args.results_dir is not None:
         argv += ["--results-dir", str(args.results_dir.resolve())]
+    if args.inventory is not None:
+        argv += ["--inventory", str(args.inventory.resolve())]
     for key, value in args.extravars:
         argv += ["-e", f"{key}={value}"]
     return shlex.join([*argv, "--sweep-id", sweep_id])
@@ -452,6 +463,22 @@ def _results_dir(text: str) -> Path:
     if reason is not None:
         raise argparse.ArgumentTypeError(
             f"cannot write the results into {path}: {reason}; choose another folder"
+        )
+    return path
+
+
+def _inventory(text: str) -> Path:
+    # Ansible reads the project's shared settings from group_vars/ beside the inventory: an
+    # inventory elsewhere would leave every sparksweep_* setting undefined, and the sweep
+    # would fail deep in a role instead of here.
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no inventory file at {path}")
+    if not (path.resolve().parent / "group_vars" / "all.yml").is_file():
+        raise argparse.ArgumentTypeError(
+            f"{path} has no group_vars/all.yml beside it, where Ansible reads the project's "
+            f"settings: put the file in {REPO_ROOT / 'inventory'}, or link that folder's "
+            "group_vars/ beside it"
         )
     return path
 

@@ -83,7 +83,7 @@ def run_playbook(
         private_data_dir=str(private_data_dir),
         project_dir=str(REPO_ROOT),
         playbook=playbook,
-        inventory=str(inventory or REPO_ROOT / "inventory" / "localhost.yml"),
+        inventory=str((inventory or REPO_ROOT / "inventory" / "localhost.yml").resolve()),
         extravars=extravars or {},
         envvars={
             "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
@@ -110,6 +110,7 @@ def run_sweep(
     sweep_id: str | None = None,
     extravars: dict[str, Any] | None = None,
     results_dir: Path | None = None,
+    inventory: Path | None = None,
     write: Callable[[str], None] = print_line,
     progress: SweepProgress | None = None,
 ) -> Path:
@@ -143,6 +144,7 @@ def run_sweep(
             result = run_playbook(
                 "playbooks/sweep.yml",
                 extravars=variables,
+                inventory=inventory,
                 private_data_dir=private,
                 event_handler=progress,
             )
@@ -153,6 +155,7 @@ def run_sweep(
             stopped = run_playbook(
                 "playbooks/stop.yml",
                 extravars={"sweep_id": sweep_id, "results_dir": str(results_dir)},
+                inventory=inventory,
                 private_data_dir=private / "stop",
             )
             what = (

@@ -14,6 +14,7 @@ sparksweep package, and runrecord.py beside it imports usage().
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -30,6 +31,11 @@ _CGROUP_USAGE = (
     ("/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope/cpuacct.usage", "ns"),
     ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", "usage_usec"),
     ("/sys/fs/cgroup/docker/{id}/cpu.stat", "usage_usec"),
+    # An engine started with --cgroup-parent (a second engine on one machine) puts its
+    # containers under a parent of its own.
+    ("/sys/fs/cgroup/cpuacct/*/{id}/cpuacct.usage", "ns"),
+    ("/sys/fs/cgroup/cpu,cpuacct/*/{id}/cpuacct.usage", "ns"),
+    ("/sys/fs/cgroup/*/{id}/cpu.stat", "usage_usec"),
 )
 
 
@@ -48,10 +54,10 @@ def read_proc_stat(text: str) -> dict[str, float]:
 def container_cpu_s(container_id: str, root: str = "") -> float | None:
     """CPU seconds the container's cgroup has used, or None when no cgroup of it is found."""
     for pattern, unit in _CGROUP_USAGE:
-        path = Path(root + pattern.format(id=container_id))
+        found = sorted(glob.glob(root + pattern.format(id=container_id)))
         try:
-            text = path.read_text()
-        except OSError:
+            text = Path(found[0]).read_text()
+        except (IndexError, OSError):
             continue
         if unit == "ns":
             return int(text.strip()) / 1e9
@@ -62,10 +68,19 @@ def container_cpu_s(container_id: str, root: str = "") -> float | None:
     return None
 
 
+def machine_id() -> str:
+    """This boot of this machine: Docker hosts that print the same id share its CPUs."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
 def sample(container_ids: list[str]) -> dict[str, Any]:
     stat = read_proc_stat(Path("/proc/stat").read_text())
     return {
         "time": time.time(),
+        "machine": machine_id(),
         "cpus": os.cpu_count() or 1,
         **stat,
         "containers": {cid: container_cpu_s(cid) for cid in container_ids},

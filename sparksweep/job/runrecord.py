@@ -533,9 +533,25 @@ def host_cpu(record: dict[str, Any], samples: dict[str, list[Any]]) -> dict[str,
     host taken before and one after the submit. given_cpus is what the run asked for: its
     executors' cores.
     """
+    # Docker hosts on one machine (two engines, as in the several-hosts test) share its CPUs:
+    # the machine is counted once, with all of their containers as the run's.
+    machines: dict[str, tuple[list[str], dict[str, Any], dict[str, Any]]] = {}
+    for host, start, end in zip(samples["hosts"], samples["start"], samples["end"], strict=True):
+        key = start.get("machine") or f"host:{host}"
+        if key not in machines:
+            machines[key] = (
+                [host],
+                dict(start, containers=dict(start["containers"])),
+                dict(end, containers=dict(end["containers"])),
+            )
+            continue
+        names, first_start, first_end = machines[key]
+        names.append(host)
+        first_start["containers"].update(start["containers"])
+        first_end["containers"].update(end["containers"])
     hosts = [
-        {"host": host, **hostcpu.usage(start, end)}
-        for host, start, end in zip(samples["hosts"], samples["start"], samples["end"], strict=True)
+        {"host": "+".join(names), **hostcpu.usage(start, end)}
+        for names, start, end in machines.values()
     ]
     return {
         "hosts": hosts,

@@ -231,6 +231,20 @@ CASES = [
         "folder (see 'sparksweep run --help')",
     ),
     Case(
+        "run-inventory-missing",
+        lambda tmp: ["run", "--workers", "1", "--inventory", f"{tmp}/nowhere.yml"],
+        lambda tmp: f"argument --inventory: no inventory file at {tmp}/nowhere.yml "
+        "(see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-inventory-without-group-vars",
+        lambda tmp: ["run", "--workers", "1", "--inventory", str(a_file(tmp))],
+        lambda tmp: f"argument --inventory: {tmp}/a-file has no group_vars/all.yml beside it, "
+        "where Ansible reads the project's settings: put the file in "
+        f"{REPO_ROOT / 'inventory'}, or link that folder's group_vars/ beside it "
+        "(see 'sparksweep run --help')",
+    ),
+    Case(
         "run-results-dir-under-a-file",
         lambda tmp: ["run", "--workers", "1", "--results-dir", str(a_file(tmp) / "results")],
         lambda tmp: f"argument --results-dir: cannot write the results into "

@@ -233,6 +233,7 @@ def test_run_calls_the_runner_then_reports_on_its_sweep(
             "sweep_id": "s1.a_b-c",
             "extravars": {"spark_worker_memory": "1g", "a": "b=c"},
             "results_dir": results,
+            "inventory": None,
         }
     ]
     data = json.loads((results / "s1.a_b-c" / "report.json").read_text())
@@ -335,3 +336,19 @@ def test_data_arguments_are_validated(
     assert main(["data", *args]) == 2
 
     assert expected in one_error_line(capsys)
+
+
+def test_run_passes_an_inventory_on_and_into_the_resume_command(
+    fake_runner: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text("---\n")
+    inventory = tmp_path / "two-hosts.yml"
+    inventory.write_text("all: {}\n")
+
+    assert main(["run", "--workers", "2", "--inventory", str(inventory)]) == 0
+
+    (call,) = fake_runner
+    assert call["inventory"] == inventory
+    resume = capsys.readouterr().out.splitlines()[1]
+    assert f"--inventory {inventory} --sweep-id {call['sweep_id']}" in resume

@@ -34,8 +34,10 @@ def test_this_host_can_be_sampled() -> None:
         ("sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", "2500000000\n", 2.5),
         ("sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", "usage_usec 1500000\n", 1.5),
         ("sys/fs/cgroup/docker/{id}/cpu.stat", "nr_periods 0\nusage_usec 750000\n", 0.75),
+        # A second engine with --cgroup-parent, as in the several-hosts test.
+        ("sys/fs/cgroup/cpuacct/sparksweep-node2/{id}/cpuacct.usage", "1000000000\n", 1.0),
     ],
-    ids=["cgroup-v1", "cgroup-v2-systemd", "cgroup-v2-cgroupfs"],
+    ids=["cgroup-v1", "cgroup-v2-systemd", "cgroup-v2-cgroupfs", "cgroup-parent"],
 )
 def test_container_cpu_is_read_from_either_cgroup_version(
     tmp_path: Path, relative: str, content: str, expected: float
@@ -106,3 +108,28 @@ def test_a_container_restarted_in_the_run_is_counted_missing_not_negative() -> N
     use = hostcpu.usage(start, end)
     assert use["containers_missing"] == 1
     assert use["ours_cpus"] == pytest.approx(0.5)
+
+
+def test_docker_hosts_on_one_machine_count_its_cpus_once() -> None:
+    """Two engines on one machine (same boot id): one entry, both hosts' containers ours."""
+    start = [
+        {**_sample(0.0, 0.0, {"master": 0.0}), "machine": "boot-1"},
+        {**_sample(0.1, 0.1, {"worker2": 0.0}), "machine": "boot-1"},
+        {**_sample(0.0, 0.0, {"worker3": 0.0}), "machine": "boot-2"},
+    ]
+    end = [
+        {**_sample(10.0, 15.0, {"master": 8.0}), "machine": "boot-1"},
+        {**_sample(10.1, 15.1, {"worker2": 5.0}), "machine": "boot-1"},
+        {**_sample(10.0, 9.0, {"worker3": 9.0}), "machine": "boot-2"},
+    ]
+    record = {"workers": 2, "cores_per_worker": 1}
+    samples = {"hosts": ["node1", "node2", "node3"], "start": start, "end": end}
+    use = runrecord.host_cpu(record, samples)
+    assert [h["host"] for h in use["hosts"]] == ["node1+node2", "node3"]
+    shared = use["hosts"][0]
+    # 15 busy CPU-seconds in 10 s on the shared machine, 13 of them the two hosts' containers:
+    # counted once, not as 30 busy with 8 and 5 of them ours.
+    assert shared["busy_cpus"] == pytest.approx(1.5)
+    assert shared["ours_cpus"] == pytest.approx(1.3)
+    assert shared["other_cpus"] == pytest.approx(0.2)
+    assert use["other_cpus"] == pytest.approx(0.2)
