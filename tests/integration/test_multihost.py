@@ -190,6 +190,10 @@ def sweep(
         assert done.ok, done.failures
 
 
+def node2_data_dir(inventory: Path) -> Path:
+    return Path(json.loads(inventory.read_text())["all"]["hosts"]["node2"]["sparksweep_data_dir"])
+
+
 def records(sweep: Path) -> dict[str, dict]:
     docs = {}
     for path in sorted((sweep / "runs").glob("*.json")):
@@ -224,14 +228,45 @@ def test_the_image_and_the_data_reached_the_second_engine_through_the_roles(
     ours = run("docker", "image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
     theirs = second_engine.docker("image", "inspect", "--format", "{{.Id}}", image).strip()
     assert theirs == ours
-    node2 = json.loads(inventory.read_text())["all"]["hosts"]["node2"]
-    node2_data = Path(node2["sparksweep_data_dir"])
+    node2_data = node2_data_dir(inventory)
     files = (node2_data / "parquet").rglob("*")
     copied = sorted(path.relative_to(node2_data) for path in files if path.is_file())
     source = REPO_ROOT / "data"
     assert copied, "nothing was copied into node2's data folder"
     for relative in copied:
         assert (node2_data / relative).read_bytes() == (source / relative).read_bytes()
+
+
+def test_a_stale_shared_data_folder_stops_the_sweep_before_any_run(
+    sweep: Path, inventory: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    node2_data = node2_data_dir(inventory)
+    part = sorted((node2_data / "parquet").rglob("*.parquet"))[0]
+    part.write_bytes(part.read_bytes()[:-1] + b"\0")
+    results = tmp_path_factory.mktemp("stale-results")
+    # Said to be shared, node2's folder is only checked, not copied again.
+    result = run_playbook(
+        "playbooks/sweep.yml",
+        inventory=inventory,
+        extravars={
+            "workers": 1,
+            "rows": ROWS,
+            "sweep_id": "stale",
+            "results_dir": str(results),
+            "sparksweep_data_shared": True,
+        },
+        private_data_dir=tmp_path_factory.mktemp("stale"),
+    )
+    assert not result.ok
+    (failure,) = result.failures
+    relative = part.relative_to(node2_data / "parquet")
+    assert (
+        "differs from the controller's" in failure
+        and f"{relative} (missing or different)" in failure
+    )
+    assert not (results / "stale" / "runs").exists() or not any(
+        (results / "stale" / "runs").iterdir()
+    )
 
 
 def test_the_first_engine_is_unharmed(sweep: Path, second_engine: SecondEngine) -> None:
