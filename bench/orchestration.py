@@ -82,6 +82,7 @@ class WorkerSpec:
     memory_overhead: str
     daemon_memory: str
     ui_port_base: int
+    port_base: int
     name_prefix: str
     uid: int
     src_dir: str
@@ -157,6 +158,7 @@ def worker_spec(
         memory_overhead=str(var(worker, "spark_worker_memory_overhead")),
         daemon_memory=str(var(worker, "spark_worker_daemon_memory")),
         ui_port_base=int(var(worker, "spark_worker_ui_port_base")),
+        port_base=int(var(worker, "spark_worker_port_base")),
         name_prefix=str(var(worker, "spark_worker_name_prefix")),
         uid=int(shared["sparksweep_uid"]),
         src_dir=src,
@@ -214,6 +216,7 @@ def docker_run_argv(spec: WorkerSpec, index: int) -> list[str]:
     argv += ["--health-start-period", HEALTHCHECK["start_period"]]
     argv += ["--label", "sparksweep.managed=true", "--label", WORKER_LABEL]
     argv += [spec.image, "spark-class", WORKER_CLASS, "--host", name]
+    argv += ["--port", str(spec.port_base + index)]
     argv += ["--cores", str(spec.cores), "--memory", spec.memory]
     argv += ["--webui-port", str(ui_port), "--work-dir", WORK_DIR]
     argv += [f"spark://{spec.master_host}:{spec.master_port}"]

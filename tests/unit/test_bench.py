@@ -407,6 +407,8 @@ def test_docker_run_starts_the_worker_the_role_starts() -> None:
         "org.apache.spark.deploy.worker.Worker",
         "--host",
         "spark-worker-2",
+        "--port",
+        "7092",
         "--cores",
         str(settings.worker_cores()),
         "--memory",
@@ -433,7 +435,11 @@ def test_docker_run_follows_the_roles_task_file() -> None:
             assert ours == theirs
     health = role["spark_common_container_healthcheck"]
     assert {key: health[key] for key in orchestration.HEALTHCHECK} == orchestration.HEALTHCHECK
-    assert set(role["spark_common_container_env"]) == {"SPARK_DAEMON_MEMORY"}
+    # On one host (the bench's cluster) the env is SPARK_DAEMON_MEMORY alone; SPARK_LOCAL_IP
+    # joins it only under host networking (several hosts).
+    env = role["spark_common_container_env"]
+    assert "{'SPARK_DAEMON_MEMORY': spark_worker_daemon_memory}" in env
+    assert "{'SPARK_LOCAL_IP': spark_worker_advertise_address} if spark_worker_host_network" in env
 
 
 def test_workers_are_ready_when_exactly_the_wanted_ones_are_alive() -> None:
