@@ -19,17 +19,17 @@ For each w, the same step two ways, each starting with w workers running:
   which is what the sweep pays per run; the whole ansible-playbook command, with Ansible's
   start and the inventory, is shown beside it.
 - The docker CLI (the baseline), command by command as a shell script would: docker ps to
-  list the workers, docker rm -f -v, docker volume ls / rm for their named volumes, then
-  per worker docker volume create and docker run with the role's image, network, mounts,
+  list the workers, docker rm -f -v (their anonymous volumes go with them), docker volume
+  ls / rm for any left behind, then per worker docker run with the role's image, network, mounts,
   command, user, limits, labels and healthcheck (from inventory/group_vars/all.yml, the
   roles' defaults and the running master's mounts), then a poll of the master's /json/
-  every --poll-interval seconds (default 2, the role's own delay) until the same condition
+  every --poll-interval seconds (default 1, the role's own delay) until the same condition
   holds (not counting a removed worker the master still lists ALIVE).
 
-Two differences are the tools', not the bench's: the role stops a container (SIGTERM, up to
-its 10 s stop timeout) before removing it, where docker rm -f kills it (--docker-remove
-stop-rm makes the script stop first too); and docker run --health-cmd runs the role's
-healthcheck through a shell (CMD-SHELL) where the role's is exec form (CMD).
+Both kill the old workers (the role's force_kill, docker rm -f; --docker-remove stop-rm makes
+the script stop them first, as the role did before). One difference is the tools', not the
+bench's: docker run --health-cmd runs the role's healthcheck through a shell (CMD-SHELL)
+where the role's is exec form (CMD).
 
 The order alternates per repeat; the figure per w is the median over --repeats. Target:
 Ansible at most 1.5 times the docker CLI at every w.
@@ -192,7 +192,8 @@ def docker_run_argv(spec: WorkerSpec, index: int) -> list[str]:
     mounts = [
         f"type=bind,source={spec.src_dir},target=/workspace/src,readonly",
         f"type=bind,source={spec.data_dir},target=/workspace/data,readonly",
-        f"type=volume,source={name}-data,target=/var/lib/spark",
+        "type=volume,target=/var/lib/spark,"
+        f"volume-label=sparksweep.managed=true,volume-label={WORKER_LABEL}",
     ]
     if spec.conf_dir is not None:
         env["SPARK_CONF_DIR"] = spec.conf_mount
@@ -310,9 +311,7 @@ def docker_scale(
     if volumes.split():
         docker("volume", "rm", *volumes.split())
     wanted = worker_names(spec, count)
-    for index, name in enumerate(wanted):
-        labels = ["--label", "sparksweep.managed=true", "--label", WORKER_LABEL]
-        docker("volume", "create", *labels, f"{name}-data")
+    for index in range(len(wanted)):
         docker(*docker_run_argv(spec, index)[1:])
     deadline = started + spec.wait_timeout
     while not workers_ready(master_json(url), wanted, stale):
@@ -446,14 +445,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--poll-interval",
         type=float,
-        default=2.0,
-        help="seconds between the docker script's polls of the master (default 2, the role's)",
+        default=1.0,
+        help="seconds between the docker script's polls of the master (default 1, the role's)",
     )
     parser.add_argument(
         "--docker-remove",
         choices=["rm-f", "stop-rm"],
         default="rm-f",
-        help="docker rm -f -v (default), or docker stop then docker rm -v, as the role does",
+        help="docker rm -f -v (default, as the role kills), or docker stop then docker rm -v",
     )
     parser.add_argument(
         "--keep-cluster", action="store_true", help="leave the master and workers running"

@@ -394,7 +394,8 @@ def test_docker_run_starts_the_worker_the_role_starts() -> None:
     assert mounts == [
         "type=bind,source=/repo/sparksweep/job,target=/workspace/src,readonly",
         "type=bind,source=/repo/data,target=/workspace/data,readonly",
-        "type=volume,source=spark-worker-2-data,target=/var/lib/spark",
+        "type=volume,target=/var/lib/spark,"
+        "volume-label=sparksweep.managed=true,volume-label=sparksweep.component=worker",
         "type=bind,source=/home/u/.config/sparksweep/c,target=/etc/sparksweep/conf,readonly",
     ]
     envs = [argv[i + 1] for i, item in enumerate(argv) if item == "--env"]
@@ -425,7 +426,7 @@ def test_docker_run_starts_the_worker_the_role_starts() -> None:
 def test_docker_run_follows_the_roles_task_file() -> None:
     """The literal parts of the role's command and healthcheck are the script's."""
     tasks = yaml.safe_load((REPO / "roles" / "spark_worker" / "tasks" / "present.yml").read_text())
-    (run,) = [task for task in tasks if "ansible.builtin.include_role" in task]
+    (run,) = [task for task in tasks if task.get("name") == "Run the workers"]
     role = run["vars"]
     command = orchestration.docker_run_argv(spec(), 0)
     command = command[command.index(spec().image) + 1 :]
