@@ -25,16 +25,13 @@ from typing import Any
 # /proc/stat counts in USER_HZ ticks; Linux fixes USER_HZ at 100 on every architecture.
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # cgroup v1 (cgroupfs and systemd drivers), then cgroup v2 (systemd and cgroupfs drivers).
+# The cgroupfs parent is "docker" unless the engine was started with --cgroup-parent (a
+# second engine on one machine, as in the several-hosts test): any one folder matches.
 _CGROUP_USAGE = (
-    ("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", "ns"),
-    ("/sys/fs/cgroup/cpu,cpuacct/docker/{id}/cpuacct.usage", "ns"),
-    ("/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope/cpuacct.usage", "ns"),
-    ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", "usage_usec"),
-    ("/sys/fs/cgroup/docker/{id}/cpu.stat", "usage_usec"),
-    # An engine started with --cgroup-parent (a second engine on one machine) puts its
-    # containers under a parent of its own.
     ("/sys/fs/cgroup/cpuacct/*/{id}/cpuacct.usage", "ns"),
     ("/sys/fs/cgroup/cpu,cpuacct/*/{id}/cpuacct.usage", "ns"),
+    ("/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope/cpuacct.usage", "ns"),
+    ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", "usage_usec"),
     ("/sys/fs/cgroup/*/{id}/cpu.stat", "usage_usec"),
 )
 
