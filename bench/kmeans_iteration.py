@@ -18,15 +18,15 @@ with the same k, the same initial centers and as many threads as Spark had cores
 iteration is (median time of max_iter=m minus that of max_iter=1) / (n_iter - 1), m being
 Spark's iteration count: the difference removes what a fit does once (input checks, the
 copy and centering of the data, the final assignment), as Spark's figure leaves out the
-caching pass, the initialisation and the summary.
+initialisation and any caching pass or summary.
 
 The same initial centers. pyspark.ml's KMeans takes none and the run JSON does not record
 them, so they are reproduced, then proven. This process loads the same data with the job's
 own load_features (16 partitions; spark.default.parallelism 16, as the sweep sets it, so
 the same input splits and the same round-robin repartition) and asks Spark's own
 initializer for them: mllib KMeans.initialize, which both of ml KMeans's solvers call, with
-the run's k, seed and init mode, over the same rows in the same order
-(DatasetUtils.columnToOldVector, the row solver's own conversion). Random init is a
+the run's k, seed and init mode, over the same rows in the same order (the vectors that
+load_features persists for the row solver, which its fit itself reads). Random init is a
 takeSample, which depends only on those partitions and the seed. The proof: Spark's recorded
 cost is the cost of its last assignment step, made with the centers of the iteration before
 (tests/unit/test_kmeans_job.py), so scikit-learn started from the reproduced centers must
@@ -169,14 +169,12 @@ def spark_initial_centers(case: Case, memory: str) -> np.ndarray:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    features, _ = kmeans.load_features(spark, str(case.data_path), case.partitions)
+    features, _ = kmeans.load_features(
+        spark, str(case.data_path), case.partitions, case.params["solver"]
+    )
     try:
-        jvm = spark.sparkContext._jvm
-        vectors = jvm.org.apache.spark.ml.util.DatasetUtils.columnToOldVector(
-            features._jdf, "features"
-        )
         initializer = (
-            jvm.org.apache.spark.mllib.clustering.KMeans()
+            spark.sparkContext._jvm.org.apache.spark.mllib.clustering.KMeans()
             .setK(case.params["k"])
             .setInitializationMode(case.params["init_mode"])
             .setMaxIterations(case.params["max_iter"])
@@ -184,7 +182,7 @@ def spark_initial_centers(case: Case, memory: str) -> np.ndarray:
             .setEpsilon(float(case.params["tol"]))
             .setDistanceMeasure("euclidean")
         )
-        centers = initializer.initialize(vectors)
+        centers = initializer.initialize(features.mllib_vectors())
         return np.array([list(center.toArray()) for center in centers])
     finally:
         features.unpersist()

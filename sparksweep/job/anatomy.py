@@ -1,11 +1,14 @@
 """Where a run's time went, from Spark's own job, stage and task data.
 
 Read from the driver's REST API (the same status store the web UI and the event log
-show), after the fit and before the session stops: timers around KMeans.fit cannot see
+show), after the fit and before the session stops: timers around the fit cannot see
 inside it. Standard library only: it runs in the driver beside kmeans.py.
 
-Phases: load (the jobs of the load group), and inside the fit: caching (MLlib's first
-pass, which also caches its own copy of the vectors), init (the initial centres),
+Phases: load (the jobs of the load group), and inside the fit: caching (the fit's first
+job, MLlib's first pass, which caches what MLlib keeps of its own: each vector's norm over
+the job's persisted vectors with the row solver, a copy of every vector or block with
+pyspark.ml's solvers; with random init it is also the count of the init's takeSample),
+init (the initial centres),
 iterations (one job per Lloyd iteration, whose result stage is collectAsMap in
 KMeans.scala) and summary (what follows the last iteration). The fit's phases tile the
 fit: each runs from the end of the one before (the fit's start for the first) to the end

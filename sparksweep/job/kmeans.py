@@ -10,8 +10,8 @@ record names, and exactly `workers` executors with the expected cores have regis
 After the fit it checks that none was lost or added meanwhile.
 
 Phases, timed apart: session (SparkSession start), executors (the wait for them), load
-(read, assemble the 18 features, repartition, persist, and materialise them with a count),
-fit (KMeans.fit only).
+(read, assemble the 18 features, repartition, turn them into the vectors the solver reads,
+persist, and materialise them with a count), fit (the K-Means fit only).
 """
 
 import argparse
@@ -21,10 +21,11 @@ import os
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any
 
-from pyspark import StorageLevel
-from pyspark.ml.clustering import KMeans, KMeansModel
+from pyspark import SparkContext, StorageLevel
+from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import VectorAssembler
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.functions import col
@@ -53,11 +54,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return runrecord.job_parser(__doc__.splitlines()[0]).parse_args(argv)
 
 
-def load_features(spark: SparkSession, path: str, partitions: int) -> tuple[DataFrame, int]:
+@dataclass
+class Features:
+    """The loaded features, persisted and counted, in the form the solver's fit reads.
+
+    For the row solver, an RDD of MLlib vectors in the JVM (`vectors`): the form MLlib's
+    K-Means itself iterates over, so the conversion from rows to vectors is done once, here,
+    and the fit reads it from the cache. For the block and auto solvers, which build their
+    own input from a DataFrame, the assembled DataFrame (`frame`).
+    """
+
+    frame: DataFrame | None = None
+    vectors: Any = None
+
+    def mllib_vectors(self) -> Any:
+        """The features as a JVM RDD of MLlib vectors, the input of MLlib's initializer."""
+        if self.vectors is not None:
+            return self.vectors
+        assert self.frame is not None
+        jvm = self.frame.sparkSession.sparkContext._jvm
+        return jvm.org.apache.spark.ml.util.DatasetUtils.columnToOldVector(
+            self.frame._jdf, "features"
+        )
+
+    def unpersist(self) -> None:
+        if self.vectors is not None:
+            self.vectors.unpersist(False)
+        if self.frame is not None:
+            self.frame.unpersist()
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What the job keeps of a fit: the training cost, the iterations and the centers."""
+
+    cost: float
+    iterations: int
+    centers: list[list[float]]
+
+
+def load_features(
+    spark: SparkSession, path: str, partitions: int, solver: str = "row"
+) -> tuple[Features, int]:
     """Read the data once, assemble the features, persist them and return (features, rows).
 
     Persisted and counted here, the features are computed once: without it every pass of
-    KMeans.fit would re-read, re-assemble and re-shuffle the input.
+    the fit would re-read, re-assemble and re-shuffle the input. For the row solver they
+    are persisted as MLlib's own vectors (deserialized objects), which is what its Lloyd
+    iterations read: the fit then needs no caching pass of its own over them.
     """
     if runrecord.data_format(path) == "parquet":
         table = spark.read.parquet(path)
@@ -65,23 +109,54 @@ def load_features(spark: SparkSession, path: str, partitions: int) -> tuple[Data
         # FAILFAST: a malformed row ends the run instead of turning into nulls.
         table = spark.read.csv(path, schema=SUSY_SCHEMA, header=False, mode="FAILFAST")
     assembler = VectorAssembler(inputCols=FEATURE_COLUMNS, outputCol="features")
-    features = (
-        assembler.transform(table)
-        .select("features")
-        .repartition(partitions)
-        .persist(StorageLevel.MEMORY_AND_DISK)
+    assembled = assembler.transform(table).select("features").repartition(partitions)
+    if solver != "row":
+        frame = assembled.persist(StorageLevel.MEMORY_AND_DISK)
+        return Features(frame=frame), frame.count()
+    jvm = spark.sparkContext._jvm
+    vectors = jvm.org.apache.spark.ml.util.DatasetUtils.columnToOldVector(
+        assembled._jdf, "features"
     )
-    return features, features.count()
+    vectors.setName("sparksweep features (MLlib vectors)")
+    vectors.persist(jvm.org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK())
+    return Features(vectors=vectors), vectors.count()
 
 
-def fit(features: DataFrame, args: argparse.Namespace) -> KMeansModel:
-    if args.solver != "block":
-        # The row solver (which "auto" also picks for these dense vectors in Spark 4.0.1)
-        # caches its own vectors only when its input is not cached; over the cached features
-        # it would rebuild every vector on every iteration (0.54 instead of 0.23 s/iteration
-        # on 1M rows, local[2]). A projection is not itself cached, so MLlib caches its
+def fit(features: Features, args: argparse.Namespace) -> Fitted:
+    """KMeans.fit: MLlib's K-Means over the persisted vectors, or pyspark.ml's block/auto.
+
+    pyspark.ml's KMeans with the row solver is MLlib's K-Means with weight 1 on every row,
+    and the same parameters: the same algorithm, initial centers and result (checked
+    against scikit-learn by a test). Called on the vectors directly, it skips what
+    pyspark.ml adds around it: a caching pass that builds and caches its own copy of every
+    vector (a third of fit_s at 5M rows), and a summary pass that predicts every row to
+    count the cluster sizes, which the job does not record.
+    """
+    if features.vectors is not None:
+        kmeans = (
+            SparkContext._jvm.org.apache.spark.mllib.clustering.KMeans()
+            .setK(args.k)
+            .setMaxIterations(args.max_iter)
+            .setEpsilon(args.tol)
+            .setSeed(args.seed)
+            .setInitializationMode(args.init_mode)
+            .setDistanceMeasure("euclidean")
+        )
+        model = kmeans.run(features.vectors)
+        return Fitted(
+            cost=model.trainingCost(),
+            iterations=model.numIter(),
+            centers=[list(center.toArray()) for center in model.clusterCenters()],
+        )
+    assert features.frame is not None
+    frame = features.frame
+    if args.solver == "auto":
+        # "auto" picks the row solver for these dense vectors in Spark 4.0.1, which caches
+        # its own vectors only when its input is not cached; over the cached features it
+        # would rebuild every vector on every iteration (0.54 instead of 0.23 s/iteration on
+        # 1M rows, local[2]). A projection is not itself cached, so MLlib caches its
         # vectors, built once from the cached features, not from the input file.
-        features = features.select(col("features").alias("features"))
+        frame = frame.select(col("features").alias("features"))
     kmeans = KMeans(
         featuresCol="features",
         k=args.k,
@@ -91,7 +166,12 @@ def fit(features: DataFrame, args: argparse.Namespace) -> KMeansModel:
         initMode=args.init_mode,
         solver=args.solver,
     )
-    return kmeans.fit(features)
+    model = kmeans.fit(frame)
+    return Fitted(
+        cost=model.summary.trainingCost,
+        iterations=model.summary.numIter,
+        centers=[[float(x) for x in center] for center in model.clusterCenters()],
+    )
 
 
 def executor_list(spark: SparkSession) -> list[dict[str, Any]]:
@@ -262,26 +342,25 @@ def run(args: argparse.Namespace, record: dict[str, Any], started: float) -> Non
         context = spark.sparkContext
         context.setJobGroup(LOAD_GROUP, "read, assemble, repartition and cache the features")
         phase = time.perf_counter()
-        features, rows = load_features(spark, args.data, args.partitions)
+        features, rows = load_features(spark, args.data, args.partitions, args.solver)
         timings["load_s"] = time.perf_counter() - phase
         if args.dataset_rows is not None and rows != args.dataset_rows:
             raise ValueError(f"{args.data} holds {rows} rows, expected {args.dataset_rows}")
         record["dataset"]["rows"] = rows
 
-        context.setJobGroup(FIT_GROUP, f"KMeans.fit k={args.k} solver={args.solver}")
+        context.setJobGroup(FIT_GROUP, f"K-Means fit k={args.k} solver={args.solver}")
         phase = time.perf_counter()
         fit_start = time.time()
-        model = fit(features, args)
+        fitted = fit(features, args)
         timings["fit_s"] = time.perf_counter() - phase
         fit_end = time.time()
 
-        summary = model.summary
-        record["iterations"] = summary.numIter
-        cost = summary.trainingCost
+        record["iterations"] = fitted.iterations
+        cost = fitted.cost
         if not math.isfinite(cost):
             raise runrecord.RunError("exception", f"the training cost is {cost}, not a number")
         record["cost"] = cost
-        timings["iteration_s"] = timings["fit_s"] / summary.numIter
+        timings["iteration_s"] = timings["fit_s"] / fitted.iterations
         record["executors"] = check_executors_kept(spark, executors)
         timings["total_s"] = time.perf_counter() - started
         try:

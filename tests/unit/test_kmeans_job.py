@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
 from sklearn.cluster import KMeans as SklearnKMeans
 
 from sparksweep import data
@@ -156,20 +156,16 @@ def test_prepare_converts_once_per_fingerprint(
 
 
 def spark_initial_centers(
-    spark: SparkSession, features: DataFrame, args: argparse.Namespace
+    spark: SparkSession, features: kmeans.Features, args: argparse.Namespace
 ) -> np.ndarray:
-    """The centers KMeans.fit starts from, from the initializer it calls itself.
+    """The centers the fit starts from, from the initializer it calls itself.
 
     pyspark.ml's KMeans takes no initial model, so the test asks Spark for its starting
-    centers instead. Both of ml.clustering.KMeans's solvers start from an mllib KMeans with
-    the same parameters: the block solver calls its initialize() on the features column as
-    an RDD of mllib vectors, the row solver runs the same initialisation on the same rows.
-    This does the same on the same persisted, partitioned DataFrame.
+    centers instead. The job's row solver is MLlib's KMeans, and both of ml.clustering's
+    solvers start from an mllib KMeans with the same parameters: the block solver calls its
+    initialize() on the features column as an RDD of mllib vectors, the row solver runs the
+    same initialisation on the same rows. This does the same on the same persisted rows.
     """
-    from pyspark.mllib.common import _py2java
-    from pyspark.mllib.linalg import Vectors
-
-    vectors = features.select("features").rdd.map(lambda row: Vectors.fromML(row[0]))
     initializer = (
         spark.sparkContext._jvm.org.apache.spark.mllib.clustering.KMeans()
         .setK(args.k)
@@ -179,7 +175,7 @@ def spark_initial_centers(
         .setEpsilon(args.tol)
         .setDistanceMeasure("euclidean")
     )
-    centers = initializer.initialize(_py2java(spark.sparkContext, vectors).rdd())
+    centers = initializer.initialize(features.mllib_vectors())
     return np.array([list(center.toArray()) for center in centers])
 
 
@@ -189,14 +185,14 @@ def test_cost_matches_scikit_learn_from_the_same_initial_centers(
     spark: SparkSession, parquet: Path, susy_csv: Path, tmp_path: Path, solver: str
 ) -> None:
     args = kmeans.parse_args(job_args(parquet, tmp_path / "unused.json", "--solver", solver))
-    features, rows = kmeans.load_features(spark, str(parquet), args.partitions)
+    features, rows = kmeans.load_features(spark, str(parquet), args.partitions, solver)
     try:
-        model = kmeans.fit(features, args)
+        fitted = kmeans.fit(features, args)
         initial = spark_initial_centers(spark, features, args)
     finally:
         features.unpersist()
     points = np.loadtxt(susy_csv, delimiter=",")[:, 1:]
-    iterations = model.summary.numIter
+    iterations = fitted.iterations
 
     assert rows == ROWS
     assert 2 <= iterations <= args.max_iter
@@ -213,10 +209,8 @@ def test_cost_matches_scikit_learn_from_the_same_initial_centers(
         args.k, init=initial, n_init=1, max_iter=iterations, tol=0, algorithm="lloyd"
     ).fit(points)
 
-    assert model.summary.trainingCost == pytest.approx(before_last.inertia_, rel=1e-6)
-    np.testing.assert_allclose(
-        np.array(model.clusterCenters()), last.cluster_centers_, rtol=0, atol=1e-9
-    )
+    assert fitted.cost == pytest.approx(before_last.inertia_, rel=1e-6)
+    np.testing.assert_allclose(np.array(fitted.centers), last.cluster_centers_, rtol=0, atol=1e-9)
 
 
 @pytest.mark.spark
