@@ -22,8 +22,9 @@ initialisation and any caching pass or summary.
 
 The same initial centers. pyspark.ml's KMeans takes none and the run JSON does not record
 them, so they are reproduced, then proven. This process loads the same data with the job's
-own load_features (16 partitions; spark.default.parallelism 16, as the sweep sets it, so
-the same input splits and the same round-robin repartition) and asks Spark's own
+own load_features (16 partitions, with the sweep's spark.default.parallelism 16 and
+repartition without its local sort, so the same input splits and the same round-robin
+repartition) and asks Spark's own
 initializer for them: mllib KMeans.initialize, which both of ml KMeans's solvers call, with
 the run's k, seed and init mode, over the same rows in the same order (the vectors that
 load_features persists for the row solver, which its fit itself reads). Random init is a
@@ -158,13 +159,15 @@ def spark_initial_centers(case: Case, memory: str) -> np.ndarray:
 
     from sparksweep.job import kmeans
 
-    spark = (
+    builder = (
         SparkSession.builder.master(f"local[{case.threads}]")
         .appName("sparksweep bench initial centers")
         .config("spark.driver.memory", memory)
-        .config("spark.sql.shuffle.partitions", str(case.partitions))
-        .config("spark.default.parallelism", str(case.partitions))
-        .config("spark.ui.enabled", "false")
+    )
+    for key, value in localspark.load_confs(case.partitions).items():
+        builder = builder.config(key, value)
+    spark = (
+        builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )

@@ -139,6 +139,16 @@ def host_data_path(container_path: str, data_dir: Path = DATA_DIR) -> Path:
     return Path(container_path)
 
 
+def load_confs(partitions: int) -> dict[str, str]:
+    """The spark_job role's settings that decide which rows each partition of the load holds:
+    the input splits and the round-robin repartition (without its local sort)."""
+    return {
+        "spark.sql.shuffle.partitions": str(partitions),
+        "spark.default.parallelism": str(partitions),
+        "spark.sql.execution.sortBeforeRepartition": "false",
+    }
+
+
 def job_argv(
     data_path: Path,
     out: Path,
@@ -163,8 +173,7 @@ def job_argv(
     events.mkdir(parents=True, exist_ok=True)
     confs = {
         "spark.driver.memory": memory,
-        "spark.sql.shuffle.partitions": str(partitions),
-        "spark.default.parallelism": str(partitions),
+        **load_confs(partitions),
         # Kept beside runs/, as the sweep keeps it; uncompressed, for the standard library.
         "spark.eventLog.enabled": "true",
         "spark.eventLog.dir": events.resolve().as_uri(),

@@ -15,6 +15,7 @@ import fit_overhead
 import kmeans_iteration
 import localspark
 import orchestration
+import profile_iteration
 import pytest
 import yaml
 
@@ -185,7 +186,98 @@ def test_the_local_runs_take_the_jobs_own_defaults() -> None:
     }
 
 
+# --- profile_iteration ----------------------------------------------------------------------
+
+
+def sample(*frames: str) -> dict[str, Any]:
+    """A jdk.ExecutionSample event as `jfr print --json` writes it, top frame first."""
+
+    def frame(name: str) -> dict[str, Any]:
+        cls, _, method = name.rpartition(".")
+        return {"method": {"type": {"name": cls.replace(".", "/")}, "name": method}}
+
+    return {
+        "type": "jdk.ExecutionSample",
+        "values": {"stackTrace": {"frames": [frame(name) for name in frames]}},
+    }
+
+
+ITERATION = "org.apache.spark.mllib.clustering.KMeans.$anonfun$runAlgorithmWithWeight$6"
+FIND_CLOSEST = "org.apache.spark.mllib.clustering.EuclideanDistanceMeasure.findClosest"
+
+
+def test_the_profile_counts_only_samples_inside_an_iteration() -> None:
+    events = [
+        sample("org.apache.spark.mllib.util.MLUtils$.fastSquaredDistance", FIND_CLOSEST, ITERATION),
+        sample("org.apache.spark.mllib.util.MLUtils$.fastSquaredDistance", FIND_CLOSEST, ITERATION),
+        sample("org.apache.spark.mllib.clustering.KMeans.$anonfun$run$1", ITERATION),
+        # The caching pass of the norms and a sample without a stack: not an iteration's.
+        sample(
+            "org.apache.spark.mllib.linalg.Vectors$.norm",
+            "org.apache.spark.mllib.clustering.KMeans.$anonfun$runWithWeight$1",
+        ),
+        {"type": "jdk.ExecutionSample", "values": {}},
+    ]
+
+    stacks = profile_iteration.iteration_stacks(events)
+    result = profile_iteration.profile(stacks)
+
+    assert len(stacks) == 3
+    assert result["samples"] == 3
+    assert result["distance_share"] == pytest.approx(2 / 3)
+    assert result["self"] == [
+        {"method": "MLUtils$.fastSquaredDistance", "share": pytest.approx(2 / 3)},
+        {"method": "KMeans.$anonfun$run$1", "share": pytest.approx(1 / 3)},
+    ]
+    assert "67% of 3 samples" in profile_iteration.summary_line(result, 1.9)
+    with pytest.raises(benchlib.BenchError, match="no execution sample inside a Lloyd"):
+        profile_iteration.profile([])
+
+
+def test_the_profile_turns_jfr_on_in_the_local_driver_only(tmp_path: Path) -> None:
+    argv = localspark.job_argv(
+        tmp_path / "data",
+        tmp_path / "runs" / "w1-r1.json",
+        threads=1,
+        memory="2g",
+        fingerprint="sha256:" + "ab" * 32,
+        rows=10,
+        sweep_id="bench",
+        run_id="w1-r1",
+    )
+    recording = tmp_path / "job.jfr"
+
+    profiled = profile_iteration.with_recording(argv, recording)
+
+    assert profiled[:3] == argv[:3] and profiled[3] == "--conf"
+    assert profiled[4] == (
+        f"spark.driver.extraJavaOptions=-XX:StartFlightRecording=filename={recording},"
+        "settings=profile"
+    )
+    assert profiled[5:] == argv[3:]
+
+
 # --- localspark ---------------------------------------------------------------------------
+
+
+def test_local_runs_partition_the_load_as_the_role_does() -> None:
+    """Which rows each partition holds decides random init's sample: the benchmarks'
+    local runs and their initial centers must load the data as the sweep does."""
+    tasks = yaml.safe_load((REPO / "roles" / "spark_job" / "tasks" / "run.yml").read_text())
+    submits = [
+        task
+        for block in tasks
+        for task in block.get("block", [block])
+        if "community.docker.docker_container_exec" in task
+        and "__spark_job_conf" in task.get("vars", {})
+    ]
+    (submit,) = submits
+    role = {
+        key: value.replace("{{ spark_job_partitions }}", "16")
+        for key, value in submit["vars"]["__spark_job_conf"].items()
+    }
+
+    assert localspark.load_confs(16).items() <= role.items()
 
 
 def test_a_runs_data_set_is_found_under_the_hosts_data_folder(tmp_path: Path) -> None:
