@@ -40,8 +40,10 @@ SCHEMA = json.loads((REPO_ROOT / "sparksweep" / "schemas" / "run.schema.json").r
 ROWS = 20_000
 MASTER = "spark-master"
 # Settings that keep each run short and still leave a fit of some seconds to disturb: two
-# partitions (one task per executor at w=2) and ten iterations. Text, as `-e` passes them.
-SHORT = {"spark_job_partitions": "2", "spark_job_max_iter": "10"}
+# partitions (one task per executor at w=2) and 25 iterations, all of them run (tol 0): the
+# fit has no caching or summary pass of its own, and at 20,000 rows ten iterations that
+# converge early ended before a poll of the driver could see them. Text, as `-e` passes them.
+SHORT = {"spark_job_partitions": "2", "spark_job_max_iter": "25", "spark_job_tol": "0"}
 
 # Run inside the master container, where the driver serves its REST API on 4040: is the
 # application of this run (named "sparksweep <sweep> <run>") inside KMeans.fit?
