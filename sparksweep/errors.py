@@ -19,6 +19,10 @@ class FitError(SparksweepError):
     """The timings cannot support an Amdahl fit (for example fewer than two worker counts)."""
 
 
+class EventLogError(SparksweepError):
+    """A Spark event log is missing, cut off, corrupt, unfinished or holds no tasks."""
+
+
 class PlaybookError(SparksweepError):
     """An ansible-runner playbook run failed."""
 
