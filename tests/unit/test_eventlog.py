@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sparksweep import eventlog
+from sparksweep import eventlog, replay
 from sparksweep.errors import EventLogError, SparksweepError
 from sparksweep.eventlog import Application
 from sparksweep.job import anatomy
@@ -617,3 +617,17 @@ def test_anatomy_data_matches_the_rest_api(spark_runs: dict[str, SparkRun]) -> N
             "schedulerDelay",
         ):
             assert stage[key] == rest_stages[stage_id][key], (stage_id, key)
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("form", list(SPARK_LOGS))
+def test_spark_logs_replay_their_own_run(spark_runs: dict[str, SparkRun], form: str) -> None:
+    app = eventlog.read(spark_runs[form].path)
+
+    own = replay.replay(app, app.executor_count)
+    wider = replay.replay(app, 2)
+
+    assert own.at_own_count
+    assert own.app_s == pytest.approx(app.duration, rel=0.05)
+    assert own.critical_path_s <= own.app_s
+    assert wider.critical_path_s <= wider.app_s
