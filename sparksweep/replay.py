@@ -53,6 +53,7 @@ from typing import Any
 from sparksweep.eventlog import Application, Job, Stage, Task
 
 DEFAULT_LOCALITY_WAIT_S = 3.0
+PLACEMENTS = ("simulated", "balanced")
 _TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _TIME = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 
@@ -110,6 +111,7 @@ def replay(
     *,
     task_factor: float = 1.0,
     stage_cost: StageCost | None = None,
+    placement: str = "simulated",
 ) -> Replay:
     """The application re-scheduled on `executors` executors of `cores` cores each.
 
@@ -118,7 +120,15 @@ def replay(
     seconds added to a stage's end (its tail) at another executor count than the log's:
     it is never called at the log's own count, so a replay there adds nothing. It may be
     negative, but a stage then still ends no earlier than its last task.
+
+    placement, at another count than the log's: "simulated" puts each cached partition
+    where the replay ran the task that computed it; "balanced" puts partition i on executor
+    i mod w', as a real run's first wave of equal tasks does. The replay's own placement
+    follows the recorded task times, whose noise can crowd one executor (a w=1 log replayed
+    at w'=2 placed 16 partitions 10/6, the real w=2 run 8/8), so the two span the range.
     """
+    if placement not in PLACEMENTS:
+        raise ValueError(f"placement must be one of {PLACEMENTS}")
     if executors < 1 or (cores is not None and cores < 1):
         raise ValueError("a replay needs at least one executor of at least one core")
     if task_factor <= 0:
@@ -132,14 +142,20 @@ def replay(
         return stage_cost(stage, extra) if stage_cost is not None and extra else 0.0
 
     plan = _plan(app, task_factor)
-    placement: dict[tuple[int, int], int] = {}
+    where: dict[tuple[int, int], int] = {}
     if at_own:
         index = {executor: i % executors for i, executor in enumerate(app.task_executors)}
-        placement = {key: index[executor] for key, executor in plan.computed.items()}
+        where = {key: index[executor] for key, executor in plan.computed.items()}
+    elif placement == "balanced":
+        where = {(rdd, part): part % executors for rdd, part in plan.computed}
     # An executor runs as many tasks at once as it has cores for (spark.task.cpus each).
     slots = max(cores // _task_slots(app), 1)
     cluster = _Cluster(
-        executors, slots, locality_wait_s(app.properties), placement, recorded=at_own
+        executors,
+        slots,
+        locality_wait_s(app.properties),
+        where,
+        recorded=at_own or placement == "balanced",
     )
 
     clock = plan.start_gap
