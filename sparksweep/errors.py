@@ -19,6 +19,11 @@ class FitError(SparksweepError):
     """The timings cannot support an Amdahl fit (for example fewer than two worker counts)."""
 
 
+class PlanError(SparksweepError):
+    """A sweep's worker counts or run order cannot be planned, or differ from the plan its
+    runs were measured under."""
+
+
 class PlaybookError(SparksweepError):
     """An ansible-runner playbook run failed."""
 
