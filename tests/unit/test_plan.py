@@ -12,6 +12,7 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
+from sparksweep import settings
 from sparksweep.errors import PlanError
 from sparksweep.plan import (
     PLAN_FILE,
@@ -260,7 +261,7 @@ def test_a_damaged_plan_is_refused_in_one_line(tmp_path: Path, text: str) -> Non
 
 def role_plan(**extravars: Any) -> list[dict[str, Any]]:
     """spark_sweep_plan as the role's defaults and vars render it with these extra vars."""
-    variables: dict[str, Any] = {}
+    variables: dict[str, Any] = {"sparksweep_workers_max": settings.workers_max()}
     for name in ("defaults/main.yml", "vars/main.yml"):
         for key, value in yaml.safe_load((ROLE / name).read_text()).items():
             variables[key] = trust_as_template(value) if isinstance(value, str) else value
@@ -278,6 +279,11 @@ def test_the_roles_default_plan_is_pythons(workers: int | str, repeats: int | st
     assert [(r["workers"], r["repeat"]) for r in expected] == default_runs(
         range(1, int(workers) + 1), int(repeats)
     )
+
+
+def test_the_roles_default_plan_stops_at_the_limit_for_the_preflight_to_refuse() -> None:
+    # Rendered by the argument spec before the preflight's check of workers runs.
+    assert len(role_plan(workers="1000000", repeats=1)) == settings.workers_max()
 
 
 def test_the_role_takes_the_plan_it_is_given_as_it_is() -> None:
