@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Docker and Python 3.11+:
-#   make sweep WORKERS=5   the main job, end to end
+#   make sweep WORKERS=5   the main job, end to end (WORKERS=1,2,4,8 or 1-4,8: those counts;
+#                          ORDER=random [SEED=S]: each round of runs shuffled)
 #   make test              every test
 # Both create .venv first: make sweep from requirements.txt, make test adds requirements-dev.txt.
 
@@ -7,6 +8,9 @@ PYTHON ?= python3
 VENV ?= .venv
 WORKERS ?= 5
 REPEATS ?= 1
+# Empty: sparksweep run's defaults (interleaved; for random, a seed drawn and recorded).
+ORDER ?=
+SEED ?=
 # Empty: the default of inventory/group_vars/all.yml (sparksweep_rows).
 ROWS ?=
 SWEEP_ID ?=
@@ -38,7 +42,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	touch $@
 
 sweep: setup
-	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) $(if $(ROWS),--rows $(ROWS),) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),) $(if $(INVENTORY),--inventory $(INVENTORY),)
+	$(VENV)/bin/sparksweep run --workers $(WORKERS) --repeats $(REPEATS) $(if $(ORDER),--order $(ORDER),) $(if $(SEED),--seed $(SEED),) $(if $(ROWS),--rows $(ROWS),) $(if $(SWEEP_ID),--sweep-id $(SWEEP_ID),) $(if $(INVENTORY),--inventory $(INVENTORY),)
 
 test: setup-dev lint unit molecule integration
 

@@ -15,8 +15,9 @@ from typing import NoReturn
 from rich.console import Console
 
 from sparksweep import __version__, history, settings
-from sparksweep.errors import RunsFailedError, SparksweepError, SweepInterruptedError
+from sparksweep.errors import PlanError, RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
+from sparksweep.plan import ORDERS, parse_workers, resolve_plan
 from sparksweep.progress import download_progress, print_line, sweep_progress
 from sparksweep.report import (
     METRICS,
@@ -35,6 +36,8 @@ _SWEEP_ID = re.compile(r"[A-Za-z0-9._-]+")
 _MEMORY = re.compile(MEMORY_SIZE)
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ASCII digits only: int() also reads '٣' and '1_0'.
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,13 +106,31 @@ def _parser() -> argparse.ArgumentParser:
 
     max_workers = settings.workers_max()
     default_rows = settings.default_rows()
-    run = commands.add_parser("run", help="run a sweep over 1..N workers, then report on it")
+    run = commands.add_parser(
+        "run", help="run a sweep over 1..N workers (or a list of counts), then report on it"
+    )
     run.add_argument(
         "--workers",
-        type=_int_between(1, max_workers),
+        type=_workers(max_workers),
         required=True,
-        metavar="N",
-        help=f"sweep 1..N workers (N from 1 to {max_workers})",
+        metavar="N|LIST",
+        help=f"sweep 1..N workers, or the ascending counts of a list like 1,2,4,8 or 1-4,8; "
+        f"the largest at most {max_workers} (sparksweep_workers_max)",
+    )
+    run.add_argument(
+        "--order",
+        choices=ORDERS,
+        default=ORDERS[0],
+        help="interleaved (default): every worker count once, then every count again, once "
+        "per repeat; random: each such round shuffled (seeded)",
+    )
+    run.add_argument(
+        "--seed",
+        type=_int_between(0),
+        default=None,
+        metavar="S",
+        help="seed of --order random (default: drawn at random, or the resumed sweep's); "
+        "kept in the sweep's plan.json",
     )
     run.add_argument(
         "--cores",
@@ -277,40 +298,51 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    # Imported here: the runner drives ansible-runner and Docker, which `report` and `data`
-    # must not need.
-    runner = importlib.import_module("sparksweep.runner")
     extravars = dict(args.extravars)
     if args.cores is not None:
         extravars["sparksweep_worker_cores"] = args.cores
     if args.memory is not None:
         extravars["sparksweep_worker_memory"] = args.memory
     sweep_id = args.sweep_id or new_sweep_id()
-    resume = _resume_command(args, sweep_id)
+    # The plan is fixed here, before anything starts: a resume takes the recorded one (and
+    # its seed), or is refused when it asks for another; the resume command spells it out.
+    plan = resolve_plan(
+        (args.results_dir or REPO_ROOT / "results").resolve() / sweep_id,
+        args.workers,
+        args.repeats,
+        args.order,
+        args.seed,
+    )
+    resume = _resume_command(args, sweep_id, plan.options())
+    # Imported here: the runner drives ansible-runner and Docker, which `report` and `data`
+    # must not need.
+    runner = importlib.import_module("sparksweep.runner")
     try:
         sweep_dir = runner.run_sweep(
-            workers=args.workers,
-            repeats=args.repeats,
+            workers=plan.workers,
+            repeats=plan.repeats,
+            order=plan.order,
+            seed=plan.seed,
             rows=args.rows,
             sweep_id=sweep_id,
             extravars=extravars,
             results_dir=args.results_dir,
             inventory=args.inventory,
-            progress=sweep_progress(args.workers, args.repeats, resume),
+            progress=sweep_progress(plan.workers, plan.repeats, resume),
         )
     except SweepInterruptedError as exc:
         raise SweepInterruptedError(exc.sweep_id, f"{exc}; resume it with: {resume}") from None
     _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}")
 
 
-def _resume_command(args: argparse.Namespace, sweep_id: str) -> str:
+def _resume_command(args: argparse.Namespace, sweep_id: str, plan: list[str]) -> str:
     """The `sparksweep run` that resumes this sweep: its options, spelled out, and its id.
 
-    Every option is explicit, so that a changed default cannot make the resume a different
-    experiment, and the results folder is absolute, so that it works from any folder.
+    Every option is explicit (plan: the workers, repeats, order and seed), so that a changed
+    default cannot make the resume a different experiment, and the results folder is
+    absolute, so that it works from any folder.
     """
-    argv = ["sparksweep", "run", "--workers", str(args.workers), "--repeats", str(args.repeats)]
-    argv += ["--rows", str(args.rows)]
+    argv = ["sparksweep", "run", *plan, "--rows", str(args.rows)]
     if args.cores is not None:
         argv += ["--cores", str(args.cores)]
     if args.memory is not None:
@@ -428,6 +460,8 @@ def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:
 
     def parse(text: str) -> int:
         try:
+            if not _INTEGER.fullmatch(text):
+                raise ValueError(text)
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
@@ -436,6 +470,16 @@ def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:
         if value < low or (high is not None and value > high):
             raise argparse.ArgumentTypeError(f"expected an integer {bounds}, got {value}")
         return value
+
+    return parse
+
+
+def _workers(maximum: int) -> Callable[[str], tuple[int, ...]]:
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            return parse_workers(text, maximum)
+        except PlanError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 

@@ -23,6 +23,11 @@ class EventLogError(SparksweepError):
     """A Spark event log is missing, cut off, corrupt, unfinished or holds no tasks."""
 
 
+class PlanError(SparksweepError):
+    """A sweep's worker counts or run order cannot be planned, or differ from the plan its
+    runs were measured under."""
+
+
 class PlaybookError(SparksweepError):
     """An ansible-runner playbook run failed."""
 

@@ -11,7 +11,7 @@ import contextlib
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from rich.progress import (
 )
 from rich.table import Column
 from rich.text import Text
+
+from sparksweep.plan import worker_list
 
 # The sweep's phases, as roles/spark_sweep marks them: a debug task whose msg holds
 # sparksweep_phase and the fields each line names. Markers, not task names, so renaming a
@@ -79,8 +81,8 @@ def clock_text(seconds: float) -> str:
 
 
 class SweepState:
-    """Where a sweep is: runs done of workers x repeats, the current run and phase, and an
-    estimate of the time left.
+    """Where a sweep is: runs done of its worker counts x repeats, the current run and
+    phase, and an estimate of the time left. workers is N for 1..N, or the counts.
 
     The estimate is the median length of the runs finished in this process (from the plan
     or the previous run's end to this run's end, so the worker restarts count), times the
@@ -88,10 +90,12 @@ class SweepState:
     count as done but not toward the estimate: they took no time here.
     """
 
-    def __init__(self, workers: int, repeats: int, clock: Callable[[], float]) -> None:
-        self.workers = workers
+    def __init__(
+        self, workers: int | Sequence[int], repeats: int, clock: Callable[[], float]
+    ) -> None:
+        self.workers = worker_list(workers)
         self.repeats = repeats
-        self.total = workers * repeats
+        self.total = len(self.workers) * repeats
         self.done = 0
         self.run = ""
         self.phase = "starting: image and master"
@@ -140,7 +144,7 @@ class SweepState:
 
     def _in_sweep(self, run_id: str) -> bool:
         match = _RUN_ID.fullmatch(run_id)
-        return bool(match) and int(match[1]) <= self.workers and int(match[2]) <= self.repeats
+        return bool(match) and int(match[1]) in self.workers and int(match[2]) <= self.repeats
 
 
 class _Blank(dict[str, Any]):
@@ -167,7 +171,7 @@ class SweepProgress:
 
     def __init__(
         self,
-        workers: int,
+        workers: int | Sequence[int],
         repeats: int,
         resume: str | None = None,
         write: Callable[[str], None] = print_line,
@@ -219,7 +223,7 @@ class SweepProgressBar(SweepProgress):
 
     def __init__(
         self,
-        workers: int,
+        workers: int | Sequence[int],
         repeats: int,
         console: Console,
         resume: str | None = None,
@@ -305,7 +309,7 @@ def _fixed(width: int) -> Column:
 
 
 def sweep_progress(
-    workers: int, repeats: int, resume: str | None, console: Console | None = None
+    workers: int | Sequence[int], repeats: int, resume: str | None, console: Console | None = None
 ) -> SweepProgress:
     """A bar when the console is a terminal, plain flushed lines otherwise."""
     console = console or Console()

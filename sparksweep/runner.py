@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +14,7 @@ import ansible_runner
 
 from sparksweep import lock
 from sparksweep.errors import PlaybookError, SweepInterruptedError
+from sparksweep.plan import resolve_plan, write_plan
 from sparksweep.progress import SweepProgress, ansible_warnings, print_line
 from sparksweep.results import new_sweep_id
 
@@ -104,8 +105,10 @@ def run_playbook(
 
 def run_sweep(
     *,
-    workers: int,
+    workers: int | Sequence[int],
     repeats: int = 1,
+    order: str = "interleaved",
+    seed: int | None = None,
     rows: int | None = None,
     sweep_id: str | None = None,
     extravars: dict[str, Any] | None = None,
@@ -116,12 +119,19 @@ def run_sweep(
 ) -> Path:
     """Run playbooks/sweep.yml and return the sweep's results folder.
 
+    workers is N for 1..N or the worker counts; the runs go in order (interleaved, or each
+    round shuffled with seed), planned once here (sparksweep.plan): a sweep that already
+    holds runs keeps the plan recorded in its plan.json, PlanError when these options ask
+    for another. The plan is recorded before the playbook starts and passed to it as the
+    extra variable sweep_plan.
+
     Holds the machine's sweep lock throughout: SweepBusyError at once when another sweep
     runs. progress is shown from the moment the lock is held; without one, the sweep's
     progress lines go to write (default: stdout).
     """
     sweep_id = sweep_id or new_sweep_id()
     results_dir = (results_dir or REPO_ROOT / "results").resolve()
+    folder = results_dir / sweep_id
     variables: dict[str, Any] = dict(extravars or {})
     variables.update(
         {
@@ -129,18 +139,21 @@ def run_sweep(
             "sparksweep_report_enabled": False,
             # This process holds the lock; the playbook must not take it again.
             "sparksweep_lock_held": True,
-            "workers": workers,
-            "repeats": repeats,
             "sweep_id": sweep_id,
             "results_dir": str(results_dir),
         }
     )
     if rows is not None:
         variables["rows"] = rows
-    progress = progress or SweepProgress(workers, repeats, write=write)
     private = REPO_ROOT / ".cache" / "runner" / sweep_id
     with lock.held(sweep_id):
-        with progress.shown(sweep_id, results_dir / sweep_id):
+        # Under the lock: no other sweep can be writing this sweep's runs or plan meanwhile.
+        plan = resolve_plan(folder, workers, repeats, order, seed)
+        write_plan(folder, plan)
+        # The runs, in order, as the role loops over them: one definition of the order.
+        variables["sweep_plan"] = plan.extravar()
+        progress = progress or SweepProgress(plan.workers, plan.repeats, write=write)
+        with progress.shown(sweep_id, folder):
             result = run_playbook(
                 "playbooks/sweep.yml",
                 extravars=variables,

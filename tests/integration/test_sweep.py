@@ -228,14 +228,15 @@ def sweep(results_dir: Path) -> SweepRun:
     hog.wait()
     hog_seconds = time.monotonic() - hog_started
 
-    # The master container killed in the middle of the w1-r2 fit.
-    wait_until_fitting(sweep_id, "w1-r2", first.done)
-    docker("kill", MASTER)
-
-    # One of the two workers killed in the middle of the w2-r1 fit: reaching that fit also
-    # proves the sweep went on with the master brought back.
+    # The runs are interleaved: w1-r1, w2-r1, w1-r2, w2-r2. One of the two workers killed in
+    # the middle of the w2-r1 fit.
     wait_until_fitting(sweep_id, "w2-r1", first.done)
     docker("kill", "spark-worker-2")
+
+    # The master container killed in the middle of the w1-r2 fit: w2-r2 after it proves
+    # the sweep went on with the master brought back.
+    wait_until_fitting(sweep_id, "w1-r2", first.done)
+    docker("kill", MASTER)
 
     folder = first.join()
     return SweepRun(
@@ -300,8 +301,7 @@ def test_a_killed_master_fails_its_run_truthfully_and_the_sweep_recovers(
     # The driver saw 137 as well; the master container's state says what it was.
     assert lost["error"]["kind"] == "master_lost", lost["error"]
     assert "the master container stopped during the run" in lost["error"]["message"]
-    # The next runs had a master: w2-r1 reached its fit (the fixture waited for it), w2-r2
-    # ended well.
+    # The next run, w2-r2 (the runs are interleaved), had a master and ended well.
     after = validate(sweep.records["w2-r2.json"])
     assert after["status"] == "ok", after["error"]
     assert docker("inspect", "--format", "{{.State.Running}}", MASTER).strip() == "true"
@@ -320,7 +320,8 @@ def test_a_worker_killed_in_the_fit_fails_the_run_as_executor_lost(sweep: SweepR
 @pytest.fixture(scope="module")
 def interrupted(sweep: SweepRun, results_dir: Path) -> Interrupted:
     """`sparksweep run` on the same sweep id resumes its two failed runs; SIGINT, as a
-    terminal's Ctrl-C sends it, in the fit of the first; then the printed command."""
+    terminal's Ctrl-C sends it, in the fit of the first (w2-r1: the recorded plan is
+    interleaved); then the printed command."""
     argv = [sys.executable, "-m", "sparksweep", "run", "--workers", "2", "--repeats", "2"]
     argv += ["--rows", str(ROWS), "--results-dir", str(results_dir)]
     argv += ["--sweep-id", sweep.folder.name]
@@ -329,7 +330,7 @@ def interrupted(sweep: SweepRun, results_dir: Path) -> Interrupted:
     run = subprocess.Popen(
         argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    wait_until_fitting(sweep.folder.name, "w1-r2", lambda: run.poll() is not None)
+    wait_until_fitting(sweep.folder.name, "w2-r1", lambda: run.poll() is not None)
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=300)
     left_running = docker("exec", MASTER, "pgrep", "-f", "kmeans.py", check=False).strip()

@@ -25,6 +25,7 @@ from sparksweep import data
 from sparksweep.data import checker
 from sparksweep.errors import DataError
 from sparksweep.lock import LOCK_ENV
+from sparksweep.plan import WORKERS_FORM
 from tests.filesystem import a_file, snapshot, unwritable_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -202,26 +203,68 @@ CASES = [
     Case(
         "run-workers-0",
         lambda tmp: ["run", "--workers", "0"],
-        lambda tmp: "argument --workers: expected an integer from 1 to 16, got 0 "
+        lambda tmp: "argument --workers: worker counts start at 1, got 0 "
         "(see 'sparksweep run --help')",
     ),
     Case(
         "run-workers-minus-1",
         lambda tmp: ["run", "--workers", "-1"],
-        lambda tmp: "argument --workers: expected an integer from 1 to 16, got -1 "
+        lambda tmp: f"argument --workers: expected {WORKERS_FORM}, got '-1' "
         "(see 'sparksweep run --help')",
     ),
     Case(
         "run-workers-abc",
         lambda tmp: ["run", "--workers", "abc"],
-        lambda tmp: "argument --workers: expected an integer from 1 to 16, got 'abc' "
+        lambda tmp: f"argument --workers: expected {WORKERS_FORM}, got 'abc' "
         "(see 'sparksweep run --help')",
     ),
     Case(
         "run-workers-1000000",
         lambda tmp: ["run", "--workers", "1000000"],
-        lambda tmp: "argument --workers: expected an integer from 1 to 16, got 1000000 "
+        lambda tmp: "argument --workers: a worker count goes up to 16 "
+        "(sparksweep_workers_max), got 1000000 (see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-workers-listed-twice",
+        lambda tmp: ["run", "--workers", "1,2,2"],
+        lambda tmp: "argument --workers: worker count 2 is listed twice in '1,2,2'; list it "
+        "once (see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-workers-descending",
+        lambda tmp: ["run", "--workers", "4,2,1"],
+        lambda tmp: "argument --workers: worker counts must be ascending: 2 comes after 4 in "
+        "'4,2,1' (see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-workers-range-descending",
+        lambda tmp: ["run", "--workers", "8-1"],
+        lambda tmp: "argument --workers: worker counts must be ascending: the range 8-1 in "
+        "'8-1' goes down (write 1-8) (see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-workers-arabic-indic-digit",
+        lambda tmp: ["run", "--workers", "\u0663"],
+        lambda tmp: f"argument --workers: expected {WORKERS_FORM}, got '\u0663' "
         "(see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-workers-underscore",
+        lambda tmp: ["run", "--workers", "1_0"],
+        lambda tmp: f"argument --workers: expected {WORKERS_FORM}, got '1_0' "
+        "(see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-repeats-underscore",
+        lambda tmp: ["run", "--workers", "2", "--repeats", "1_0"],
+        lambda tmp: "argument --repeats: expected an integer of at least 1, got '1_0' "
+        "(see 'sparksweep run --help')",
+    ),
+    Case(
+        "run-seed-without-random-order",
+        lambda tmp: ["run", "--workers", "2", "--seed", "3"],
+        lambda tmp: "--seed shuffles the runs of --order random only; drop it, or add "
+        "--order random",
     ),
     Case(
         "run-results-dir-not-writable",

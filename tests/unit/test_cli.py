@@ -21,6 +21,7 @@ import sparksweep
 from sparksweep import settings
 from sparksweep.cli import main
 from sparksweep.errors import PlaybookError
+from sparksweep.plan import SweepPlan, write_plan
 from sparksweep.progress import SweepProgress
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -179,12 +180,20 @@ def fake_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[st
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--workers", "0"], "argument --workers: expected an integer from 1 to 16, got 0"),
-        (["--workers", "17"], "argument --workers: expected an integer from 1 to 16, got 17"),
-        (["--workers", "abc"], "argument --workers: expected an integer from 1 to 16, got 'abc'"),
-        (["--workers", "2.5"], "expected an integer from 1 to 16, got '2.5'"),
+        (["--workers", "0"], "argument --workers: worker counts start at 1, got 0 (see"),
+        (["--workers", "17"], "argument --workers: a worker count goes up to 16 "),
+        (["--workers", "1,2,2"], "argument --workers: worker count 2 is listed twice"),
+        (["--workers", "4,2"], "argument --workers: worker counts must be ascending: 2 comes"),
+        (["--workers", "abc"], "argument --workers: expected N (sweeps 1..N) or ascending "),
+        (["--workers", "2.5"], "or 1-4,8, got '2.5'"),
+        (["--workers", "٣"], "or 1-4,8, got '٣'"),
+        (["--workers", "1_0"], "or 1-4,8, got '1_0'"),
         ([], "the following arguments are required: --workers"),
         (["--workers", "2", "--repeats", "0"], "argument --repeats: expected an integer of at"),
+        (["--workers", "2", "--repeats", "٣"], "argument --repeats: expected an integer of at"),
+        (["--workers", "2", "--repeats", "1_0"], "expected an integer of at least 1, got '1_0'"),
+        (["--workers", "2", "--order", "fast"], "argument --order: invalid choice: 'fast'"),
+        (["--workers", "2", "--order", "random", "--seed", "-1"], "argument --seed: expected"),
         (["--workers", "2", "--rows", "-5"], "argument --rows: expected an integer of at least 1"),
         (["--workers", "2", "--sweep-id", "my sweep"], "'my sweep' is not a sweep id"),
         (["--workers", "2", "--sweep-id", "a/b"], "'a/b' is not a sweep id"),
@@ -227,8 +236,10 @@ def test_run_calls_the_runner_then_reports_on_its_sweep(
 
     assert fake_runner == [
         {
-            "workers": 4,
+            "workers": (1, 2, 3, 4),
             "repeats": 2,
+            "order": "interleaved",
+            "seed": None,
             "rows": 1000,
             "sweep_id": "s1.a_b-c",
             "extravars": {"spark_worker_memory": "1g", "a": "b=c"},
@@ -241,7 +252,7 @@ def test_run_calls_the_runner_then_reports_on_its_sweep(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"sweep s1.a_b-c: 8 runs, results in {results / 's1.a_b-c'}"
     assert out[1] == (
-        "to resume it: sparksweep run --workers 4 --repeats 2 --rows 1000 "
+        "to resume it: sparksweep run --workers 4 --repeats 2 --order interleaved --rows 1000 "
         f"--results-dir {results} -e spark_worker_memory=1g -e a=b=c --sweep-id s1.a_b-c"
     )
     assert any("p = 0.900" in line for line in out)
@@ -255,7 +266,7 @@ def test_run_resume_command_spells_out_every_option_and_quotes_for_the_shell(
     (call,) = fake_runner
     resume = capsys.readouterr().out.splitlines()[1]
     assert resume == (
-        "to resume it: sparksweep run --workers 2 --repeats 1 "
+        "to resume it: sparksweep run --workers 2 --repeats 1 --order interleaved "
         f"--rows {settings.default_rows()} --cores 2 --memory 3g -e 'x=a b' "
         f"--sweep-id {call['sweep_id']}"
     )
@@ -265,11 +276,70 @@ def test_run_defaults(fake_runner: list[dict[str, Any]]) -> None:
     assert main(["run", "--workers", "2"]) == 0
 
     (call,) = fake_runner
+    assert call["workers"] == (1, 2)
+    assert (call["order"], call["seed"]) == ("interleaved", None)
     assert call["repeats"] >= 1
     assert call["rows"] >= 1
     assert call["extravars"] == {}
     assert call["results_dir"] is None
     assert re.fullmatch(r"sweep-[0-9]{8}T[0-9]{6}Z", call["sweep_id"])
+
+
+def test_run_takes_a_list_of_worker_counts_and_a_random_order(
+    fake_runner: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--workers", "1-2,4", "--repeats", "2", "--order", "random", "--seed", "5"]
+
+    assert main([*argv, "--results-dir", str(tmp_path), "--sweep-id", "s"]) == 0
+
+    (call,) = fake_runner
+    assert (call["workers"], call["repeats"], call["order"], call["seed"]) == (
+        (1, 2, 4),
+        2,
+        "random",
+        5,
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"sweep s: 6 runs, results in {tmp_path / 's'}"
+    assert out[1].startswith(
+        "to resume it: sparksweep run --workers 1,2,4 --repeats 2 --order random --seed 5 "
+    )
+
+
+def test_run_with_a_random_order_and_no_seed_spells_the_drawn_seed_in_the_resume(
+    fake_runner: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--workers", "3", "--order", "random"]) == 0
+
+    (call,) = fake_runner
+    assert isinstance(call["seed"], int)
+    resume = capsys.readouterr().out.splitlines()[1]
+    assert f"--order random --seed {call['seed']} --rows " in resume
+
+
+def test_run_resuming_under_another_plan_is_refused_before_the_runner(
+    no_runner: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sweep = tmp_path / "s"
+    write_plan(sweep, SweepPlan.new((1, 2, 4), 2, "random", seed=3))
+    (sweep / "runs").mkdir()
+    (sweep / "runs" / "w2-r1.json").write_text("{}")
+    argv = ["run", "--workers", "4", "--repeats", "2", "--results-dir", str(tmp_path)]
+
+    assert main([*argv, "--sweep-id", "s"]) == 2
+
+    line = one_error_line(capsys)
+    assert "sweep s was planned as workers 1,2,4, 2 repeat(s), random order, seed 3" in line
+    assert "resume it with --workers 1,2,4 --repeats 2 --order random --seed 3" in line
+    assert "sparksweep.runner" not in sys.modules
+
+
+def test_run_a_seed_without_the_random_order_is_refused(
+    no_runner: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "--workers", "2", "--seed", "4"]) == 2
+
+    assert "--seed shuffles the runs of --order random only" in one_error_line(capsys)
 
 
 def test_run_cores_and_memory_set_the_workers_and_their_executors(

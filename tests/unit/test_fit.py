@@ -1,14 +1,24 @@
-"""Amdahl fit and Karp-Flatt metric on timings built from known parameters."""
+"""Amdahl and USL fits, their bootstrap intervals and the Karp-Flatt metric on timings built
+from known parameters."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
 from sparksweep.errors import FitError
-from sparksweep.fit import amdahl_time, fit_amdahl, karp_flatt
+from sparksweep.fit import (
+    amdahl_time,
+    bootstrap_amdahl,
+    fit_amdahl,
+    fit_usl,
+    karp_flatt,
+    usl_speedup,
+    usl_time,
+)
 
 T1 = 100.0
 WORKERS = np.repeat(np.arange(1, 9), 5)
@@ -133,3 +143,161 @@ def test_karp_flatt_known_value() -> None:
 def test_karp_flatt_needs_more_than_one_worker() -> None:
     with pytest.raises(ValueError, match="more than one worker"):
         karp_flatt(1.0, 1)
+
+
+# --- bootstrap intervals for Amdahl's p -------------------------------------------------
+
+
+def test_amdahl_bootstrap_is_an_added_option_that_keeps_the_fit() -> None:
+    times = noisy_times(0.9, seed=3)
+    plain = fit_amdahl(WORKERS.tolist(), times)
+    booted = fit_amdahl(WORKERS.tolist(), times, bootstrap_seed=7, resamples=500)
+
+    assert booted.parallel_fraction == plain.parallel_fraction
+    assert booted.ci95 == plain.ci95
+    assert plain.bootstrap is None
+    assert plain.as_dict()["ci95_bootstrap"] is None
+    data = booted.as_dict()
+    assert set(plain.as_dict()) == set(data)
+    low, high = data["ci95_bootstrap"]
+    assert low <= 0.9 <= high
+    assert (data["bootstrap_seed"], data["bootstrap_resamples"]) == (7, 500)
+    # The same seed draws the same resamples.
+    assert bootstrap_amdahl(WORKERS.tolist(), times, seed=7, resamples=500).ci95 == (low, high)
+    assert bootstrap_amdahl(WORKERS.tolist(), times, seed=8, resamples=500).ci95 != (low, high)
+
+
+def test_amdahl_bootstrap_needs_two_runs_at_every_worker_count() -> None:
+    workers = [1, 1, 2, 2, 4]
+    interval = bootstrap_amdahl(workers, [amdahl_time(w, T1, 0.9) for w in workers], seed=1)
+
+    assert interval.ci95 is None
+    assert interval.note is not None
+    assert "one run at w=4" in interval.note
+
+
+# --- the Universal Scalability Law ------------------------------------------------------
+
+ALPHA, BETA = 0.05, 0.002
+# Three repeats of 1..16 workers: enough to see the speedup turn down past N* = 21.8.
+USL_WORKERS = np.repeat(np.arange(1, 17), 3)
+
+
+def usl_times(alpha: float, beta: float, seed: int, workers: np.ndarray = USL_WORKERS) -> list:
+    rng = np.random.default_rng(seed)
+    exact = usl_time(workers, T1, alpha, beta)
+    return (exact * (1 + NOISE * rng.standard_normal(workers.size))).tolist()
+
+
+def test_usl_recovers_alpha_and_beta_from_exact_timings() -> None:
+    workers = [1, 1, 2, 2, 4, 4, 8, 8, 16, 16]
+    fit = fit_usl(workers, [usl_time(w, T1, ALPHA, BETA) for w in workers])
+
+    assert fit.alpha == pytest.approx(ALPHA, abs=1e-9)
+    assert fit.beta == pytest.approx(BETA, abs=1e-9)
+    assert fit.t1 == pytest.approx(T1, rel=1e-9)
+    assert fit.n_star == pytest.approx(math.sqrt((1 - ALPHA) / BETA), rel=1e-6)
+    assert fit.peak_speedup == pytest.approx(usl_speedup(fit.n_star, ALPHA, BETA), rel=1e-9)
+    assert fit.r2 == pytest.approx(1.0)
+    assert fit.workers == (1, 2, 4, 8, 16)
+    assert fit.n_points == 10
+
+
+def test_usl_recovers_alpha_and_beta_under_seeded_noise() -> None:
+    fit = fit_usl(USL_WORKERS.tolist(), usl_times(ALPHA, BETA, seed=42))
+
+    # Over 200 seeds of this design the estimates' standard deviations are 0.0037 (alpha),
+    # 0.00021 (beta) and 1.2 (N*), their largest errors 0.011, 0.00072 and 5.3: the bounds
+    # are five standard deviations.
+    assert fit.alpha == pytest.approx(ALPHA, abs=0.02)
+    assert fit.beta == pytest.approx(BETA, abs=0.0011)
+    assert fit.n_star == pytest.approx(math.sqrt((1 - ALPHA) / BETA), abs=6)
+    assert fit.alpha_ci95 is not None and fit.beta_ci95 is not None
+    assert fit.alpha_ci95[0] <= ALPHA <= fit.alpha_ci95[1]
+    assert fit.beta_ci95[0] <= BETA <= fit.beta_ci95[1]
+    assert fit.law == "usl"
+    assert "above 0.0001" in fit.law_reason
+
+
+def test_usl_bootstrap_is_seeded_and_the_seed_recorded() -> None:
+    times = usl_times(ALPHA, BETA, seed=5)
+    first = fit_usl(USL_WORKERS.tolist(), times, seed=11, resamples=300)
+    again = fit_usl(USL_WORKERS.tolist(), times, seed=11, resamples=300)
+
+    assert first == again
+    assert first.as_dict()["bootstrap_seed"] == 11
+    assert first.as_dict()["bootstrap_resamples"] == 300
+    assert fit_usl(USL_WORKERS.tolist(), times, seed=12, resamples=300) != first
+
+
+def test_usl_resamples_within_each_worker_count_whatever_the_run_order() -> None:
+    # The same runs listed count by count and round by round (interleaved) are the same
+    # data: each count's runs keep their order, so the resamples draw the same runs.
+    times = np.array(usl_times(ALPHA, BETA, seed=6)).reshape(16, 3)
+    by_count = fit_usl(np.repeat(np.arange(1, 17), 3).tolist(), times.ravel().tolist())
+    by_round = fit_usl(np.tile(np.arange(1, 17), 3).tolist(), times.T.ravel().tolist())
+
+    assert by_round.alpha == pytest.approx(by_count.alpha, abs=1e-9)
+    assert by_round.beta_ci95 == pytest.approx(by_count.beta_ci95, abs=1e-9)
+
+
+def test_law_is_amdahl_when_the_data_have_no_coherency_cost() -> None:
+    fit = fit_usl(USL_WORKERS.tolist(), usl_times(0.05, 0.0, seed=42))
+
+    assert fit.beta_ci95 is not None
+    assert fit.beta_ci95[0] <= 1e-4
+    assert fit.law == "amdahl"
+    assert "cannot be ruled out" in fit.law_reason
+
+
+def test_law_follows_the_low_end_of_betas_interval() -> None:
+    usl = fit_usl(USL_WORKERS.tolist(), usl_times(0.05, 0.001, seed=1))
+    amdahl = fit_usl(USL_WORKERS.tolist(), usl_times(0.05, 0.00005, seed=1))
+
+    assert usl.beta_ci95 is not None and usl.beta_ci95[0] > 1e-4
+    assert usl.law == "usl"
+    assert amdahl.beta_ci95 is not None and amdahl.beta_ci95[0] <= 1e-4
+    assert amdahl.law == "amdahl"
+
+
+def test_usl_without_coherency_has_no_peak_and_its_asymptote() -> None:
+    workers = [1, 1, 2, 2, 4, 4, 8, 8]
+    fit = fit_usl(workers, [usl_time(w, T1, 0.1, 0.0) for w in workers])
+
+    assert fit.beta == 0.0
+    assert fit.n_star == math.inf
+    assert fit.peak_speedup == pytest.approx(10.0, rel=1e-6)
+    data = fit.as_dict()
+    assert data["n_star"] is None
+    assert data["peak_speedup"] == pytest.approx(10.0, rel=1e-6)
+
+
+def test_usl_with_one_run_per_worker_count_gives_no_interval_and_says_why() -> None:
+    workers = list(range(1, 9))
+    fit = fit_usl(workers, [usl_time(w, T1, ALPHA, BETA) for w in workers])
+
+    assert fit.alpha == pytest.approx(ALPHA, abs=1e-9)
+    assert fit.alpha_ci95 is None and fit.beta_ci95 is None
+    assert fit.ci95_note is not None and "--repeats 2" in fit.ci95_note
+    # No interval, no evidence for beta > 0.
+    assert fit.law == "amdahl"
+    assert fit.as_dict()["beta_ci95"] is None
+
+
+@pytest.mark.parametrize(
+    ("workers", "found"),
+    [([1, 1, 2, 2], "only w=1, 2"), ([4], "only w=4"), ([], "none")],
+    ids=["two-counts", "one-count", "none"],
+)
+def test_usl_refuses_fewer_than_three_worker_counts(workers: list[int], found: str) -> None:
+    with pytest.raises(FitError, match=f"three or more distinct worker counts, found {found}"):
+        fit_usl(workers, [T1 / w for w in workers])
+
+
+def test_usl_as_dict_is_plain_json() -> None:
+    data = fit_usl(USL_WORKERS.tolist(), usl_times(ALPHA, BETA, seed=2), resamples=200).as_dict()
+
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert {"alpha", "beta", "alpha_ci95", "beta_ci95", "n_star", "peak_speedup", "law"} <= set(
+        data
+    )

@@ -123,6 +123,17 @@ def test_state_counts_the_runs_a_resume_skips_but_only_those_of_this_sweep() -> 
     assert state.left() is None
 
 
+def test_state_of_a_list_of_worker_counts_counts_its_runs_and_only_those() -> None:
+    state = SweepState(workers=(1, 2, 4, 8), repeats=2, clock=Clock())
+    assert state.total == 8
+
+    state.advance(
+        {"sparksweep_phase": "planned", "done": ["w4-r1", "w3-r1", "w8-r2", "w8-r3"], "runs": "8"}
+    )
+    # w3 is not in the list, r3 not among the repeats.
+    assert state.done == 2
+
+
 def test_clock_text() -> None:
     assert [clock_text(s) for s in (0, 59.6, 61, 3600 + 125)] == [
         "0:00:00",
@@ -275,8 +286,8 @@ def test_run_on_a_terminal_draws_the_bar_and_exits_4_naming_the_failed_run(
     assert "\x1b[" in screen  # a terminal gets rich's drawing
     assert re.search(r"w3-r2 +━+ 6/6 ", ANSI.sub("", screen)), screen
     resume = (
-        f"sparksweep run --workers 3 --repeats 2 --rows 1000 --results-dir {tmp_path} "
-        "--sweep-id followed"
+        "sparksweep run --workers 3 --repeats 2 --order interleaved --rows 1000 "
+        f"--results-dir {tmp_path} --sweep-id followed"
     )
     assert f"to resume it: {resume}" in screen
     assert "failed w2-r2: executor_lost: Lost executor 1 on 172.18.0.4: worker lost" in screen

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import string
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
+from sparksweep import runner
+from sparksweep.errors import PlanError
+from sparksweep.lock import LOCK_ENV
+from sparksweep.plan import PLAN_FILE
 from sparksweep.progress import PHASES, SweepProgress
-from sparksweep.runner import _failure_text
+from sparksweep.runner import PlaybookResult, _failure_text
 
 SWEEP_TASKS = Path(__file__).resolve().parents[2] / "roles" / "spark_sweep" / "tasks"
 
@@ -79,3 +85,95 @@ def test_every_phase_the_runner_knows_is_marked_by_the_sweep_with_its_fields() -
 def test_failure_text_names_the_task_the_host_and_the_message() -> None:
     text = _failure_text(event("runner_on_failed", "Check workers", msg="workers must be 1-16"))
     assert text == "task 'Check workers' on localhost: workers must be 1-16"
+
+
+@pytest.fixture
+def playbooks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
+    """run_playbook replaced by a recorder that succeeds; the sweep lock in tmp_path."""
+    calls: list[dict[str, Any]] = []
+
+    def run_playbook(playbook: str, **kwargs: Any) -> PlaybookResult:
+        calls.append({"playbook": playbook, **kwargs})
+        return PlaybookResult(status="successful", rc=0, stats={})
+
+    monkeypatch.setattr(runner, "run_playbook", run_playbook)
+    monkeypatch.setenv(LOCK_ENV, str(tmp_path / "sparksweep.lock"))
+    return calls
+
+
+def test_run_sweep_records_the_plan_and_passes_its_runs_to_the_playbook(
+    playbooks: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    folder = runner.run_sweep(
+        workers=(1, 2, 4),
+        repeats=2,
+        order="random",
+        seed=11,
+        sweep_id="s",
+        results_dir=tmp_path / "results",
+        write=lambda line: None,
+    )
+
+    (call,) = playbooks
+    plan = json.loads((folder / PLAN_FILE).read_text())
+    assert (plan["workers"], plan["repeats"], plan["order"], plan["seed"]) == (
+        [1, 2, 4],
+        2,
+        "random",
+        11,
+    )
+    assert call["extravars"]["sweep_plan"] == plan["runs"]
+    assert len(plan["runs"]) == 6
+    # The plan is the one definition of the runs: no workers or repeats for the role to
+    # derive another from.
+    assert "workers" not in call["extravars"]
+    assert "repeats" not in call["extravars"]
+
+
+def test_run_sweep_with_n_workers_plans_1_to_n_interleaved(
+    playbooks: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    runner.run_sweep(
+        workers=2, repeats=2, sweep_id="s", results_dir=tmp_path, write=lambda line: None
+    )
+
+    (call,) = playbooks
+    assert call["extravars"]["sweep_plan"] == [
+        {"workers": 1, "repeat": 1},
+        {"workers": 2, "repeat": 1},
+        {"workers": 1, "repeat": 2},
+        {"workers": 2, "repeat": 2},
+    ]
+
+
+def test_a_resumed_sweep_keeps_its_order_and_another_is_refused(
+    playbooks: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    first = runner.run_sweep(
+        workers=(1, 2, 3, 4),
+        repeats=2,
+        order="random",
+        sweep_id="s",
+        results_dir=tmp_path,
+        write=lambda line: None,
+    )
+    (first / "runs").mkdir(exist_ok=True)
+    (first / "runs" / "w1-r1.json").write_text("{}")
+    seed = json.loads((first / PLAN_FILE).read_text())["seed"]
+
+    runner.run_sweep(
+        workers=(1, 2, 3, 4),
+        repeats=2,
+        order="random",
+        sweep_id="s",
+        results_dir=tmp_path,
+        write=lambda line: None,
+    )
+    assert playbooks[1]["extravars"]["sweep_plan"] == playbooks[0]["extravars"]["sweep_plan"]
+    assert json.loads((first / PLAN_FILE).read_text())["seed"] == seed
+
+    with pytest.raises(PlanError, match=f"random order, seed {seed}, not workers 4, 2 repeat"):
+        runner.run_sweep(
+            workers=4, repeats=2, sweep_id="s", results_dir=tmp_path, write=lambda line: None
+        )
+    assert len(playbooks) == 2
