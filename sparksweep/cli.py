@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from rich import box
 from rich.console import Console
+from rich.table import Table
 
 from sparksweep import __version__, history, settings
 from sparksweep.errors import PlanError, RunsFailedError, SparksweepError, SweepInterruptedError
@@ -27,9 +30,17 @@ from sparksweep.report import (
     summary_sentences,
     write_report,
 )
-from sparksweep.results import load_runs, new_sweep_id, sweep_folder, unwritable_reason
+from sparksweep.results import (
+    RUNS_DIRNAME,
+    load_runs,
+    new_sweep_id,
+    sweep_folder,
+    unwritable_reason,
+)
 
 DEFAULT_REPEATS = 1
+# A replay has no hosts to hold its executors; this only keeps a typo from running for long.
+PREDICT_WORKERS_MAX = 4096
 # The repository root, where data/ lives: the folder above this package.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _SWEEP_ID = re.compile(r"[A-Za-z0-9._-]+")
@@ -194,6 +205,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
+    predict = commands.add_parser(
+        "predict",
+        help="replay a Spark event log, or every run of a sweep, at other worker counts "
+        "(a model: README, 'Beyond the measured points')",
+    )
+    predict.add_argument(
+        "path",
+        type=_existing_path,
+        metavar="PATH",
+        help="an event log (a file or a rolled eventlog_v2_ folder) of any Spark 3 or 4 "
+        "application, or a sweep folder results/<sweep_id>",
+    )
+    predict.add_argument(
+        "--workers",
+        type=_workers(PREDICT_WORKERS_MAX),
+        default=None,
+        metavar="N|LIST",
+        help="executor counts to predict: 1..N, or a list like 1,2,4,8 "
+        "(default: 1..the larger of 8 and twice the log's own count)",
+    )
+    predict.add_argument(
+        "--cores",
+        type=_int_between(1),
+        default=None,
+        metavar="C",
+        help="cores of each executor (default: the log's own)",
+    )
+    predict.add_argument(
+        "--json", action="store_true", help="print one JSON document instead of tables"
+    )
+    predict.set_defaults(handler=_cmd_predict)
+
     history = commands.add_parser(
         "history",
         help="serve one sweep's Spark event logs on Spark's History Server "
@@ -356,6 +399,52 @@ def _resume_command(args: argparse.Namespace, sweep_id: str, plan: list[str]) ->
     return shlex.join([*argv, "--sweep-id", sweep_id])
 
 
+def _cmd_predict(args: argparse.Namespace) -> None:
+    whatif = importlib.import_module("sparksweep.whatif")
+    path: Path = args.path
+    if (path / RUNS_DIRNAME).is_dir():
+        runs = load_runs(path)
+        sources = whatif.sweep_sources(sweep_folder(path), runs)
+        if not sources:
+            raise SparksweepError(
+                f"{path}: no ok run of this sweep kept its event log (events/); nothing to replay"
+            )
+        costs = whatif.measure_costs(sources)
+    else:
+        sources = [whatif.load(path)]
+        costs = whatif.NO_COSTS
+    own = max(source.app.executor_count for source in sources)
+    workers = args.workers or tuple(range(1, whatif.default_predict_to([own]) + 1))
+    documents = [
+        {
+            "run_id": source.run["run_id"] if source.run else None,
+            "application_id": source.app.id,
+            "event_log": str(source.app.path),
+            "predictions": whatif.predict(source, workers, args.cores, costs),
+        }
+        for source in sources
+    ]
+    if args.json:
+        document: dict[str, object] = {"predict_version": whatif.PREDICT_VERSION}
+        if len(documents) == 1 and not (path / RUNS_DIRNAME).is_dir():
+            document.update(documents[0])
+        else:
+            document["sweep"] = str(path)
+            document["runs"] = documents
+        print(json.dumps(document, indent=2))
+        return
+    console = Console()
+    for entry in documents:
+        console.print(_prediction_table(entry))
+    console.print(
+        "A model: each run's recorded tasks re-scheduled on the executors asked for, as fast "
+        "as they ran (README, 'Beyond the measured points').",
+        highlight=False,
+        soft_wrap=True,
+        markup=False,
+    )
+
+
 def _cmd_history(args: argparse.Namespace) -> None:
     # Imported here, as for `run`: only these two commands need ansible-runner.
     runner = importlib.import_module("sparksweep.runner")
@@ -453,6 +542,48 @@ def _report(results_dir: Path, metric: str, rerun: str) -> None:
             f"{runs['failed']} of {runs['total']} runs of sweep {report['sweep_id']} failed "
             f"(listed above); {rerun}"
         )
+
+
+def _prediction_table(entry: dict[str, Any]) -> Table:
+    """One log's predictions in 80 columns: the fit for a run of ours, else the application."""
+    ours = entry["predictions"][0]["fit_s"] is not None
+    what, bound = ("fit", "fit_") if ours else ("app", "")
+    table = Table(
+        title=f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed (a model)",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    headers = ["w", "cores", what, "placement range", "critical path", "perfect parallel"]
+    headers += ["slow tasks", "measured"]
+    for header in headers:
+        table.add_column(header.replace(" ", "\n"), justify="right")
+    for row in entry["predictions"]:
+        spread = row["fit_s_range"]
+        table.add_row(
+            str(row["workers"]),
+            str(row["cores"]),
+            _seconds(row[f"{what}_s"]),
+            f"{spread[0]:.1f}-{spread[1]:.1f}" if spread else "",
+            _seconds(row[f"{bound}critical_path_s"]),
+            _seconds(row[f"{bound}perfect_parallel_s"]),
+            _seconds(row["pessimistic"][f"{what}_s"]),
+            _seconds(row[f"measured_{what}_s"]),
+        )
+    return table
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _existing_path(text: str) -> Path:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names nothing; give a file or folder")
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
+    return path
 
 
 def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:

@@ -441,3 +441,103 @@ def _run_beside(path: Path, application_id: str) -> dict[str, Any] | None:
         # A folder that does not load as a sweep: the log is read on its own.
         return None
     return next((run for run in runs if run.get("application_id") == application_id), None)
+
+
+def sweep_sources(sweep_dir: Path, runs: Sequence[dict[str, Any]]) -> list[Source]:
+    """The sweep's ok runs whose event log is kept, each read; EventLogError names a bad one."""
+    return [
+        Source(eventlog.read(sweep_dir / run["event_log"]), run)
+        for run in runs
+        if run["status"] == "ok"
+        and run.get("event_log")
+        and (sweep_dir / run["event_log"]).exists()
+    ]
+
+
+def default_predict_to(measured_workers: Sequence[int]) -> int:
+    """The larger of 8 and twice the largest measured worker count."""
+    return max(8, 2 * max(measured_workers, default=1))
+
+
+def sweep_model(
+    sources: Sequence[Source], contended: Sequence[int], predict_to: int
+) -> dict[str, Any] | None:
+    """report.json's "model": the replay's curve beyond the measured points, and its error.
+
+    The curve is predicted from the runs at the smallest uncontended worker count (the
+    smallest of all when every one is contended): the median, over those runs, of each
+    prediction. None when no run kept its event log.
+    """
+    ours = [source for source in sources if source.ours]
+    if not ours:
+        return None
+    measured = sorted({source.workers for source in ours})
+    quiet = [w for w in measured if w not in contended]
+    base_w = (quiet or measured)[0]
+    base = [source for source in ours if source.workers == base_w]
+    costs = measure_costs(ours)
+    cores = base[0].app.executor_cores
+    workers = list(range(1, predict_to + 1))
+    per_base = [predict(source, workers, cores, costs) for source in base]
+    rows = []
+    for i, w in enumerate(workers):
+        here = [predictions[i] for predictions in per_base]
+        rows.append(
+            {
+                "workers": w,
+                "measured": w in measured,
+                **{
+                    key: statistics.median(row[key] for row in here)
+                    for key in (
+                        "fit_s",
+                        "iterations_s",
+                        "fit_critical_path_s",
+                        "fit_perfect_parallel_s",
+                    )
+                },
+                "fit_s_range": [
+                    min(row["fit_s_range"][0] for row in here),
+                    max(row["fit_s_range"][1] for row in here),
+                ],
+                "pessimistic_fit_s": statistics.median(row["pessimistic"]["fit_s"] for row in here),
+            }
+        )
+    t1 = rows[0]["fit_s"]
+    for row in rows:
+        row["speedup"] = t1 / row["fit_s"]
+        row["speedup_range"] = [t1 / row["fit_s_range"][1], t1 / row["fit_s_range"][0]]
+        row["pessimistic_speedup"] = rows[0]["pessimistic_fit_s"] / row["pessimistic_fit_s"]
+        row["critical_path_speedup"] = t1 / row["fit_critical_path_s"]
+        row["perfect_parallel_speedup"] = t1 / row["fit_perfect_parallel_s"]
+    checks = [self_check(source) for source in ours]
+    crosses = cross_check(ours, contended, costs)
+    partitions = base[0].partitions
+    return {
+        "kind": "replay of recorded tasks (a model, not a measurement)",
+        "base_workers": base_w,
+        "base_runs": [source.label for source in base],
+        "base_contended": base_w in contended,
+        "predict_to": predict_to,
+        "cores": cores,
+        "partitions": partitions,
+        "partition_cap": {str(w): partition_cap(partitions, cores, w) for w in workers},
+        "predictions": rows,
+        "costs": {
+            "fetch_wait_per_executor_s": costs.fetch_wait_per_executor_s,
+            "measured": {str(w): v for w, v in costs.measured.items()},
+            "inflation": {str(w): v for w, v in costs.inflation.items()},
+            "pessimistic_task_factor": costs.pessimistic_factor,
+        },
+        "self_check": checks,
+        "self_check_limit": SELF_CHECK_LIMIT,
+        "self_check_max_error": max(
+            (
+                abs(check["error"]["fit_s"])
+                for check in checks
+                if check["error"]["fit_s"] is not None
+            ),
+            default=None,
+        ),
+        "cross_check": crosses,
+        "cross_check_margin": CROSS_CHECK_MARGIN,
+    }

@@ -1,0 +1,140 @@
+"""sparksweep predict and the model behind it, on event logs whose answers are known by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sparksweep import whatif
+from sparksweep.cli import main
+from sparksweep.job.kmeans import FIT_GROUP
+from tests.eventlogs import EventLog, stage_info
+
+ITERATION = "collectAsMap at KMeans.scala:1"
+
+
+def fit_log(group: str | None = FIT_GROUP) -> EventLog:
+    """One executor of one core. The fit (1.0-8.0): a caching job of two 1 s tasks, then two
+    iterations of two 1 s tasks each, 0.5 s of driver time before each; the app ends at 9."""
+    log = EventLog()
+    log.executor("1", 1)
+    for job, (start, name) in enumerate(
+        [(1.0, "count at Test.scala:1"), (3.5, ITERATION), (6.0, ITERATION)]
+    ):
+        info = stage_info(job, 2, name=name)
+        log.job(job, start, start + 2.0, [info], group=group)
+        log.stage(info, start, start + 2.0)
+        log.task(job, 0, "1", start, start + 1.0)
+        log.task(job, 1, "1", start + 1.0, start + 2.0)
+    log.end(9.0)
+    return log
+
+
+def predict_json(path: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> dict:
+    assert main(["predict", str(path), "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_run_of_ours_is_predicted_in_its_own_terms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = fit_log().write(tmp_path)
+
+    document = predict_json(path, "--workers", "1,2", capsys=capsys)
+
+    assert document["predict_version"] == whatif.PREDICT_VERSION
+    own, two = document["predictions"]
+    assert (own["workers"], own["cores"], own["partitions"]) == (1, 1, 2)
+    # At its own count: the run itself, measured beside it.
+    assert own["fit_s"] == pytest.approx(7.0) == pytest.approx(own["measured_fit_s"])
+    assert own["iterations_s"] == pytest.approx(5.0)
+    assert own["app_s"] == pytest.approx(9.0) == pytest.approx(own["measured_app_s"])
+    # Two executors: every job takes 1 s, the driver's 0.5 s gaps stay.
+    assert two["fit_s"] == pytest.approx(4.0)
+    assert two["fit_s_range"] == pytest.approx([4.0, 4.0])
+    assert two["iterations_s"] == pytest.approx(3.0)
+    assert two["app_s"] == pytest.approx(6.0)
+    assert two["fit_critical_path_s"] == pytest.approx(4.0)
+    assert two["fit_perfect_parallel_s"] == pytest.approx(4.0)
+    assert two["measured_fit_s"] is None and two["measured_app_s"] is None
+    # One log measures no inflation: the pessimistic curve is the plain one.
+    assert two["pessimistic"] == {
+        "task_factor": 1.0,
+        "app_s": pytest.approx(6.0),
+        "fit_s": pytest.approx(4.0),
+        "iterations_s": pytest.approx(3.0),
+    }
+
+
+def test_another_application_has_no_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = fit_log(group=None).write(tmp_path)
+
+    document = predict_json(path, "--workers", "1,2", "--cores", "2", capsys=capsys)
+
+    row = document["predictions"][1]
+    assert (row["workers"], row["cores"]) == (2, 2)
+    assert row["fit_s"] is None and row["iterations_s"] is None and row["fit_s_range"] is None
+    # Four cores: each job's two tasks at once.
+    assert row["app_s"] == pytest.approx(6.0)
+    assert row["critical_path_s"] == pytest.approx(6.0)
+
+
+def test_the_default_counts_reach_past_the_logs_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = fit_log().write(tmp_path)
+
+    document = predict_json(path, capsys=capsys)
+
+    assert [row["workers"] for row in document["predictions"]] == list(range(1, 9))
+
+
+def test_the_table_says_it_is_a_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = fit_log().write(tmp_path)
+
+    assert main(["predict", str(path), "--workers", "1-2"]) == 0
+
+    out = capsys.readouterr().out
+    assert "replayed (a model)" in out and "7.0" in out and "4.0" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["missing.zstd"], "no such file or folder"),
+        ([""], "empty path"),
+        (["LOG", "--workers", "0"], "start at 1"),
+        (["LOG", "--workers", "2,1"], "ascending"),
+        (["LOG", "--cores", "0"], "--cores"),
+        (["EMPTY"], "EMPTY"),
+        (["tests/fixtures/results/good"], "no ok run of this sweep kept its event log"),
+    ],
+)
+def test_bad_input_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], words: str
+) -> None:
+    log = fit_log().write(tmp_path)
+    (tmp_path / "EMPTY").mkdir()
+    names = {
+        "LOG": str(log),
+        "EMPTY": str(tmp_path / "EMPTY"),
+        "missing.zstd": str(tmp_path / "missing.zstd"),
+    }
+    argv = ["predict", *(names.get(arg, arg) for arg in args)]
+
+    assert main(argv) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("partitions", "cores", "workers", "cap"),
+    [(16, 1, 4, 4.0), (16, 1, 5, 4.0), (16, 1, 3, 16 / 6), (16, 2, 2, 2.0), (16, 1, 32, 16.0)],
+)
+def test_the_partitions_cap_the_iterations_speedup(
+    partitions: int, cores: int, workers: int, cap: float
+) -> None:
+    assert whatif.partition_cap(partitions, cores, workers) == pytest.approx(cap)
