@@ -417,6 +417,25 @@ def test_report_through_the_cli(resumed: Path, capsys: pytest.CaptureFixture[str
     assert "workers" in capsys.readouterr().out
 
 
+def test_predict_replays_every_run_at_its_own_count_within_5_percent(
+    resumed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The model's self-check on real event logs: the disturbed runs included (the hog, the
+    resumed ones), each replayed at its own executor count."""
+    capsys.readouterr()
+    assert main(["predict", str(resumed), "--workers", "1,2", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    ok = {run["run_id"]: run for run in load_runs(resumed) if run["status"] == "ok"}
+    assert {entry["run_id"] for entry in document["runs"]} == set(ok)
+    for entry in document["runs"]:
+        run = ok[entry["run_id"]]
+        (own,) = [row for row in entry["predictions"] if row["workers"] == run["workers"]]
+        assert own["measured_fit_s"] == pytest.approx(run["timings"]["fit_s"])
+        assert own["fit_s"] == pytest.approx(own["measured_fit_s"], rel=0.05), entry["run_id"]
+        assert own["app_s"] == pytest.approx(own["measured_app_s"], rel=0.05), entry["run_id"]
+        assert own["partitions"] == run["partitions"]
+
+
 def test_the_run_beside_a_cpu_hog_is_marked_contended(sweep: SweepRun, resumed: Path) -> None:
     """hostcpu.py's samples see the hog as CPU the run did not use; quiet runs stay unmarked."""
     hogged = validate(resumed / "runs" / "w1-r1.json")["host_cpu"]
