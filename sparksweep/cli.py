@@ -15,17 +15,11 @@ from typing import NoReturn
 from rich.console import Console
 
 from sparksweep import __version__, history, settings
+from sparksweep.analysis import METRICS, build_report
 from sparksweep.errors import RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.progress import download_progress, print_line, sweep_progress
-from sparksweep.report import (
-    METRICS,
-    build_report,
-    failed_run_lines,
-    render_table,
-    summary_sentences,
-    write_report,
-)
+from sparksweep.report import failed_run_lines, render_table, summary_sentences, write_report
 from sparksweep.results import load_runs, new_sweep_id, sweep_folder, unwritable_reason
 
 DEFAULT_REPEATS = 1
