@@ -18,18 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sparksweep import __version__, history, settings
+from sparksweep.analysis import METRICS, build_report
 from sparksweep.errors import PlanError, RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.plan import ORDERS, parse_workers, resolve_plan
 from sparksweep.progress import download_progress, print_line, sweep_progress
-from sparksweep.report import (
-    METRICS,
-    build_report,
-    failed_run_lines,
-    render_table,
-    summary_sentences,
-    write_report,
-)
+from sparksweep.report import failed_run_lines, render_table, summary_sentences, write_report
 from sparksweep.results import (
     RUNS_DIRNAME,
     load_runs,

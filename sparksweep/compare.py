@@ -22,9 +22,9 @@ from matplotlib.figure import Figure
 from rich import box
 from rich.table import Table
 
+from sparksweep.analysis import build_report
 from sparksweep.errors import ResultsError, SparksweepError
 from sparksweep.fit import amdahl_speedup
-from sparksweep.report import build_report
 from sparksweep.results import atomic_write, load_runs, run_config
 
 # The timings the report fits, with the key of each fit in a report.

@@ -30,9 +30,9 @@ import jsonschema
 import pytest
 
 from sparksweep import lock, settings
+from sparksweep.analysis import OTHER_CPUS_LIMIT
 from sparksweep.cli import main
 from sparksweep.errors import PlaybookError
-from sparksweep.report import OTHER_CPUS_LIMIT
 from sparksweep.results import load_runs
 from sparksweep.runner import REPO_ROOT, PlaybookResult, run_playbook, run_sweep
 

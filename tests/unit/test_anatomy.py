@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from sparksweep.analysis import build_report
 from sparksweep.job import anatomy
-from sparksweep.report import build_report, render_markdown, summary_sentences
+from sparksweep.report import render_markdown, summary_sentences
 from sparksweep.results import load_runs
 
 LOAD, FIT = "sparksweep-load", "sparksweep-fit"

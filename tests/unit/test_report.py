@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from sparksweep.analysis import build_report
 from sparksweep.errors import ResultsError
 from sparksweep.job import runrecord
 from sparksweep.report import (
-    build_report,
     failed_run_lines,
     render_markdown,
     render_table,
