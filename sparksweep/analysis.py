@@ -11,16 +11,19 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sparksweep.errors import FitError, ResultsError
+from sparksweep import whatif
+from sparksweep.errors import EventLogError, FitError, ResultsError
 from sparksweep.fit import fit_amdahl, karp_flatt
 from sparksweep.job.anatomy import FIT_PHASES
 from sparksweep.results import run_order
 
 METRICS = ("fit_s", "total_s")
 # 3: contention, the decomposition and "applications" (each run's Spark application).
-REPORT_VERSION = 3
+# 4: "model", the runs' event logs replayed beyond the measured points (whatif.py).
+REPORT_VERSION = 4
 # A run is contended when something outside it kept more than this many CPUs busy on its
 # hosts on average (hostcpu.py, sampled around the run). Quiet runs on our 2-core machines
 # left 0.11-0.13 CPUs to the rest of the host (Ansible, dockerd and the shims waiting on it;
@@ -90,6 +93,38 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "decomposition": _decomposition(points),
         "applications": _applications(runs),
     }
+
+
+def add_model(
+    report: dict[str, Any],
+    runs: Sequence[dict[str, Any]],
+    sweep_dir: Path,
+    predict_to: int | None = None,
+) -> None:
+    """Add "model": the runs' event logs replayed at 1..predict_to workers (whatif.py).
+
+    predict_to: the larger of 8 and twice the largest measured count when not given. A
+    sweep whose event logs cannot be read still gets its report, with "model_reason".
+    """
+    measured = [point["workers"] for point in report["points"]]
+    predict_to = predict_to or whatif.default_predict_to(measured)
+    model, reason = None, None
+    try:
+        model = whatif.sweep_model(
+            whatif.sweep_sources(sweep_dir, runs), report["contended_workers"], predict_to
+        )
+    except EventLogError as exc:
+        reason = f"an event log cannot be read: {exc}"
+    if model is None and reason is None:
+        reason = "no ok run kept its event log"
+    if model is not None:
+        medians = {p["workers"]: p.get("median_fit_s") for p in report["points"]}
+        for row in model["predictions"]:
+            # The replay gives each executor cores of its own; the host may not have them.
+            row["beyond_host_cpus"] = row["workers"] * model["cores"] > report["host"]["cpus"]
+            row["measured_median_fit_s"] = medians.get(row["workers"])
+    report["model"] = model
+    report["model_reason"] = reason
 
 
 def _point(w: int, runs: Sequence[dict[str, Any]], host_cpus: int) -> dict[str, Any]:

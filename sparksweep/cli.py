@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sparksweep import __version__, history, settings
-from sparksweep.analysis import METRICS, build_report
+from sparksweep.analysis import METRICS, add_model, build_report
 from sparksweep.errors import PlanError, RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.plan import ORDERS, parse_workers, resolve_plan
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--metric", choices=METRICS, default="fit_s", help="timing to fit (default: fit_s)"
     )
+    _predict_to_option(report)
     report.set_defaults(handler=_cmd_report)
 
     compare = commands.add_parser(
@@ -197,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra variable for the playbooks; repeat for more",
     )
+    _predict_to_option(run)
     run.set_defaults(handler=_cmd_run)
 
     predict = commands.add_parser(
@@ -318,6 +320,7 @@ def _cmd_report(args: argparse.Namespace) -> None:
         args.results_dir,
         args.metric,
         rerun="run the sweep again with its settings and --sweep-id to rerun them",
+        predict_to=args.predict_to,
     )
 
 
@@ -369,7 +372,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
         )
     except SweepInterruptedError as exc:
         raise SweepInterruptedError(exc.sweep_id, f"{exc}; resume it with: {resume}") from None
-    _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}")
+    _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}", predict_to=args.predict_to)
 
 
 def _resume_command(args: argparse.Namespace, sweep_id: str, plan: list[str]) -> str:
@@ -513,12 +516,14 @@ def _cmd_data_check(args: argparse.Namespace) -> None:
     print(f"{args.file}: {rows} rows, valid")
 
 
-def _report(results_dir: Path, metric: str, rerun: str) -> None:
+def _report(results_dir: Path, metric: str, rerun: str, predict_to: int | None) -> None:
     """Write and print the report; RunsFailedError after it when any run failed.
 
     rerun says how to rerun the failed runs, for the error line.
     """
-    report = build_report(load_runs(results_dir), metric=metric)
+    runs = load_runs(results_dir)
+    report = build_report(runs, metric=metric)
+    add_model(report, runs, sweep_folder(results_dir), predict_to)
     paths = write_report(sweep_folder(results_dir), report)
     console = Console()
     console.print(render_table(report))
@@ -578,6 +583,17 @@ def _existing_path(text: str) -> Path:
     if not path.exists():
         raise argparse.ArgumentTypeError(f"{text}: no such file or folder")
     return path
+
+
+def _predict_to_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--predict-to",
+        type=_int_between(1, PREDICT_WORKERS_MAX),
+        default=None,
+        metavar="W",
+        help="the report's model predicts 1..W workers (default: the larger of 8 and twice "
+        "the largest measured count)",
+    )
 
 
 def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
     sentences.extend(_contention_sentences(report))
     if report.get("decomposition"):
         sentences.append(report["decomposition"]["sentence"])
+    sentences.extend(model_sentences(report))
     oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
     if oversubscribed:
         counts = _join([str(p["workers"]) for p in oversubscribed])
@@ -104,6 +106,140 @@ def failed_run_lines(report: dict[str, Any]) -> list[str]:
                 message = message[: _FAILED_MESSAGE_CHARS - 1] + "…"
             lines.append(f"failed {run['run_id']}: {run['kind']}: {message}")
     return lines
+
+
+def model_sentences(report: dict[str, Any]) -> list[str]:
+    """The model's answer in words: the largest predicted count, its range, what caps it."""
+    model = report.get("model")
+    if model is None:
+        reason = report.get("model_reason")
+        return [f"No model beyond the measured points: {reason}."] if reason else []
+    rows = model["predictions"]
+    target = rows[-1]
+    measured = [row["workers"] for row in rows if row["measured"]]
+    cap = model["partition_cap"][str(target["workers"])]
+    since = min(int(w) for w, value in model["partition_cap"].items() if value == cap)
+    upper = min(target["critical_path_speedup"], target["perfect_parallel_speedup"])
+    base = f"w={model['base_workers']}" + (" (contended)" if model["base_contended"] else "")
+    sentences = [
+        f"Model (a replay of the {base} runs' recorded tasks, each executor with cores of its "
+        f"own): at {target['workers']} workers the fit would take about "
+        f"{target['fit_s']:.1f} s (S = {target['speedup']:.2f}, between "
+        f"{target['pessimistic_speedup']:.2f} with tasks as slow as the slowest measured point "
+        f"made them, and {upper:.2f}, which no schedule beats), if tasks run as fast as at "
+        f"{base}; measured up to w={max(measured, default=0)}; the {model['partitions']} "
+        f"partitions cap the iterations' speedup at {cap:.3g} from w = {since}."
+    ]
+    worst = model["self_check_max_error"]
+    if worst is not None:
+        verdict = "within" if worst <= model["self_check_limit"] else "NOT within"
+        sentences.append(
+            f"Self-check: each run replayed at its own count is {verdict} "
+            f"{model['self_check_limit']:.0%} of its fit_s (worst {worst:.1%})."
+        )
+    if not model["cross_check"]:
+        sentences.append(
+            "No cross-check: it needs an uncontended worker count to predict the others from."
+        )
+    misses = [row for row in model["cross_check"] if row["missed"]]
+    if model["cross_check"]:
+        largest = max(model["cross_check"], key=lambda row: abs(row["error"] or 0))
+        text = (
+            f"Cross-check: predicted from another worker count's runs, the model missed by "
+            f"{largest['error']:+.0%} at worst ({largest['from']} to {largest['to']})"
+        )
+        if misses:
+            parts = Counter(row["missed"] for row in misses).most_common()
+            text += (
+                f"; {len(misses)} of {len(model['cross_check'])} predictions missed by more "
+                f"than {model['cross_check_margin']:.0%}, in "
+                + _join([f"{part} ({count})" for part, count in parts])
+            )
+        sentences.append(text + ".")
+    return sentences
+
+
+def _model_markdown(report: dict[str, Any]) -> list[str]:
+    model = report.get("model")
+    if model is None:
+        return []
+    lines = [
+        "## Beyond the measured points (a model)",
+        "",
+        f"Each row replays the recorded tasks of {_join(model['base_runs'])} on w executors "
+        f"of {model['cores']} core(s) each (README, 'Beyond the measured points'); the median "
+        "over those runs. Range: where the cached partitions land (balanced, or as the "
+        "replay's own placement). Upper bound: the speedup no schedule beats (the critical "
+        "path, or perfect parallelism). Slow tasks: tasks as slow as at the slowest measured "
+        f"point at or below w (up to {model['costs']['pessimistic_task_factor']:.2f} times "
+        "as long). Rows marked * ask for more cores than the host has: a model only.",
+        "",
+        "| w | fit_s (model) | range | speedup | upper bound | slow tasks: fit_s "
+        "| measured median |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in model["predictions"]:
+        low, high = row["fit_s_range"]
+        upper = min(row["critical_path_speedup"], row["perfect_parallel_speedup"])
+        star = "*" if row["beyond_host_cpus"] else ""
+        lines.append(
+            f"| {row['workers']}{star} | {row['fit_s']:.1f} | {low:.1f}-{high:.1f} | "
+            f"{row['speedup']:.2f} | {upper:.2f} | {row['pessimistic_fit_s']:.1f} | "
+            f"{_number(row['measured_median_fit_s'], 1)} |"
+        )
+    lines += [
+        "",
+        "Self-check, each run replayed at its own count:",
+        "",
+        "| run | w | fit_s measured | replayed | error | iterations error | app error |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for check in model["self_check"]:
+        error = check["error"]
+        lines.append(
+            f"| {check['run_id']} | {check['workers']} | {check['measured']['fit_s']:.2f} | "
+            f"{check['predicted']['fit_s']:.2f} | {_percent(error['fit_s'])} | "
+            f"{_percent(error['iterations_s'])} | {_percent(error['app_s'])} |"
+        )
+    if model["cross_check"]:
+        lines += [
+            "",
+            "Cross-check, each measured run predicted from an uncontended run at another "
+            "count (contended targets marked: the model is expected to be optimistic there):",
+            "",
+            "| from | to | predicted fit_s | measured | error | missed most |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for row in model["cross_check"]:
+            mark = " (contended)" if row["contended"] else ""
+            lines.append(
+                f"| {row['from']} | {row['to']}{mark} | {row['predicted_fit_s']:.1f} | "
+                f"{row['measured_fit_s']:.1f} | {_percent(row['error'])} | "
+                f"{row['missed'] or ''} |"
+            )
+    costs = model["costs"]
+    grown = ", ".join(
+        f"w={w}: fetch wait {c['fetch_wait_ms']:.0f} ms, {c['remote_blocks']:.1f} remote blocks "
+        f"({c['remote_bytes'] / 1e3:.0f} kB), launch {c['launch_ms']:.0f} ms"
+        for w, c in costs["measured"].items()
+    )
+    slower = ", ".join(
+        f"w={w}: run time x{c['run_time']:.2f}, CPU time x{c['cpu_time']:.2f}"
+        for w, c in costs["inflation"].items()
+    )
+    lines += [
+        "",
+        f"Measured per task, medians: {grown or 'nothing'}. Per-executor cost added: "
+        f"{costs['fetch_wait_per_executor_s'] * 1e3:.1f} ms of fetch wait per wave of each "
+        f"shuffle-reading stage per executor beyond the log's own. Tasks against the "
+        f"smallest w: {slower or 'one worker count only'}.",
+        "",
+    ]
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
 
 
 def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
@@ -133,6 +269,7 @@ def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> st
         *_applications_markdown(
             report.get("applications", []), sweep_dir or Path("results", report["sweep_id"])
         ),
+        *_model_markdown(report),
         "![speedup](speedup.png)",
         "",
         f"Generated {report['generated_at']}.",
@@ -231,6 +368,35 @@ def render_plot(report: dict[str, Any]) -> bytes:
             linestyle="--",
             label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
         )
+
+    model = report.get("model")
+    if model is not None:
+        rows = model["predictions"]
+        max_w = max(max_w, rows[-1]["workers"])
+        xs = [row["workers"] for row in rows]
+        axes.fill_between(
+            xs,
+            [row["speedup"] for row in rows],
+            [min(row["critical_path_speedup"], row["perfect_parallel_speedup"]) for row in rows],
+            color="tab:cyan",
+            alpha=0.15,
+            label="model: up to what no schedule beats",
+        )
+        axes.plot(
+            xs,
+            [row["speedup"] for row in rows],
+            color="tab:cyan",
+            marker=".",
+            label=f"model: replay of the w={model['base_workers']} runs' tasks",
+        )
+        axes.plot(
+            xs,
+            [row["pessimistic_speedup"] for row in rows],
+            color="tab:cyan",
+            linestyle=":",
+            label="model: tasks as slow as at the slowest point",
+        )
+        axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey")
 
     measured = [p for p in points if p["speedup"] is not None]
     for kind, marker, color, label in (

@@ -17,8 +17,9 @@ show, for one event log or for every run of a sweep:
   (a real run's first wave of equal tasks does); the replay's own placement, from the
   recorded task times, can crowd one executor, and gives the other end of `fit_s_range`.
 - Task-time inflation: how much slower the same stages' tasks ran at each measured w than
-  at the smallest (run time, and CPU time beside it). The largest is replayed as a second,
-  pessimistic curve: tasks as slow as the slowest measured point made them.
+  at the smallest (run time, and CPU time beside it). A second, pessimistic curve replays
+  each w' with the largest slowdown measured at w' or fewer workers: past the measured
+  points, tasks as slow as the slowest one made them.
 - Its error where it can be checked: each run replayed at its own count (the self-check),
   and every measured point predicted from every other uncontended run (the cross-check).
 """
@@ -95,6 +96,13 @@ class Costs:
     def pessimistic_factor(self) -> float:
         return max([1.0, *(entry["run_time"] for entry in self.inflation.values())])
 
+    def factor_at(self, workers: int) -> float:
+        """Tasks' slowdown at `workers`: the largest measured at this count or below (1 at
+        the smallest), so the curve never has tasks faster than a measured point had them."""
+        return max(
+            [1.0, *(entry["run_time"] for w, entry in self.inflation.items() if w <= workers)]
+        )
+
     def stage_cost(self, stage: Stage, extra: int, slots: int) -> float:
         """Extra seconds of a stage at `extra` executors more than its log had."""
         if not self.fetch_wait_per_executor_s or not _reads_shuffle(stage):
@@ -124,7 +132,7 @@ def predict(
     rows = []
     for w in workers:
         plain = _predicted(source, w, cores, 1.0, costs)
-        factor = costs.pessimistic_factor
+        factor = costs.factor_at(w)
         slow = _predicted(source, w, cores, factor, costs) if factor > 1.0 else plain
         own = w == source.app.executor_count and cores == source.app.executor_cores
         rows.append(
@@ -506,7 +514,7 @@ def sweep_model(
     for row in rows:
         row["speedup"] = t1 / row["fit_s"]
         row["speedup_range"] = [t1 / row["fit_s_range"][1], t1 / row["fit_s_range"][0]]
-        row["pessimistic_speedup"] = rows[0]["pessimistic_fit_s"] / row["pessimistic_fit_s"]
+        row["pessimistic_speedup"] = t1 / row["pessimistic_fit_s"]
         row["critical_path_speedup"] = t1 / row["fit_critical_path_s"]
         row["perfect_parallel_speedup"] = t1 / row["fit_perfect_parallel_s"]
     checks = [self_check(source) for source in ours]

@@ -415,6 +415,14 @@ def test_report_through_the_cli(resumed: Path, capsys: pytest.CaptureFixture[str
     assert (resumed / "report.md").stat().st_size > 0
     assert (resumed / "speedup.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "workers" in capsys.readouterr().out
+    # The model beyond the measured points: 1..8 by default, its self-check on every run.
+    model = report["model"]
+    assert [row["workers"] for row in model["predictions"]] == list(range(1, 9))
+    assert {check["run_id"] for check in model["self_check"]} == {
+        run["run_id"] for run in load_runs(resumed) if run["status"] == "ok"
+    }
+    assert model["self_check_max_error"] <= 0.05
+    assert "## Beyond the measured points (a model)" in (resumed / "report.md").read_text()
 
 
 def test_predict_replays_every_run_at_its_own_count_within_5_percent(

@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from sparksweep import whatif
+from sparksweep.analysis import add_model, build_report
 from sparksweep.cli import main
 from sparksweep.job.kmeans import FIT_GROUP
+from sparksweep.report import summary_sentences
+from sparksweep.results import load_runs
 from tests.eventlogs import EventLog, stage_info
 
 ITERATION = "collectAsMap at KMeans.scala:1"
@@ -138,3 +141,16 @@ def test_the_partitions_cap_the_iterations_speedup(
     partitions: int, cores: int, workers: int, cap: float
 ) -> None:
     assert whatif.partition_cap(partitions, cores, workers) == pytest.approx(cap)
+
+
+def test_a_sweep_without_event_logs_says_why_it_has_no_model(tmp_path: Path) -> None:
+    runs = load_runs(Path("tests/fixtures/results/good"))
+    report = build_report(runs)
+
+    add_model(report, runs, Path("tests/fixtures/results/good"))
+
+    assert report["model"] is None
+    assert report["model_reason"] == "no ok run kept its event log"
+    assert "No model beyond the measured points: no ok run kept its event log." in (
+        summary_sentences(report)
+    )
