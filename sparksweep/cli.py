@@ -345,7 +345,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
         extravars["sparksweep_worker_memory"] = args.memory
     sweep_id = args.sweep_id or new_sweep_id()
     # The plan is fixed here, before anything starts: a resume takes the recorded one (and
-    # its seed), or is refused when it asks for another; the resume command spells it out.
+    # its seed), extended by more repeats, or is refused when it asks for another; the
+    # resume command spells it out.
     plan = resolve_plan(
         (args.results_dir or REPO_ROOT / "results").resolve() / sweep_id,
         args.workers,

@@ -93,9 +93,16 @@ def default_runs(workers: Sequence[int], repeats: int) -> list[tuple[int, int]]:
 
 
 def random_runs(workers: Sequence[int], repeats: int, seed: int) -> list[tuple[int, int]]:
-    """As default_runs, each round shuffled by numpy's generator seeded with seed."""
-    rng = np.random.default_rng(seed)
-    return [(int(w), r) for r in range(1, repeats + 1) for w in rng.permutation(workers)]
+    """As default_runs, each round shuffled as random_round shuffles it."""
+    return [run for r in range(1, repeats + 1) for run in random_round(workers, r, seed)]
+
+
+def random_round(workers: Sequence[int], repeat: int, seed: int) -> list[tuple[int, int]]:
+    """Round repeat of the random order: the counts shuffled by numpy's generator seeded
+    with (seed, repeat). The round depends on nothing else, so that a sweep extended from
+    R repeats to more gets the rounds a sweep planned with more from the start has."""
+    rng = np.random.default_rng([seed, repeat])
+    return [(int(w), repeat) for w in rng.permutation(workers)]
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,20 @@ class SweepPlan:
             seed = secrets.randbelow(2**32) if seed is None else seed
             return cls(counts, repeats, order, seed, tuple(random_runs(counts, repeats, seed)))
         raise PlanError(f"the order is one of {', '.join(ORDERS)}, got {order!r}")
+
+    def extended(self, repeats: int) -> SweepPlan:
+        """This plan with its runs as they are, then the rounds after its last up to
+        repeats, each ordered by the plan's order (and seed): the plan SweepPlan.new gives
+        for repeats, up to the recorded runs' order."""
+        if repeats < self.repeats:
+            raise PlanError(f"a plan of {self.repeats} repeat(s) cannot shrink to {repeats}")
+        added: list[tuple[int, int]] = []
+        for r in range(self.repeats + 1, repeats + 1):
+            if self.seed is None:
+                added += [(w, r) for w in self.workers]
+            else:
+                added += random_round(self.workers, r, self.seed)
+        return SweepPlan(self.workers, repeats, self.order, self.seed, (*self.runs, *added))
 
     def extravar(self) -> list[dict[str, int]]:
         """The runs as the playbook's sweep_plan: [{workers: w, repeat: r}, ...] in order."""
@@ -227,10 +248,12 @@ def resolve_plan(
     """The plan to run the sweep in folder under: the recorded one when the sweep already
     holds runs, else a new one. Reads only; write_plan records it.
 
-    A resume that asks for other worker counts, repeats or order than the recorded plan (or
-    another seed; a resume without --seed takes the recorded one) is refused with
-    PlanError: the runs already measured were measured in that order. A plan with no run
-    recorded yet is replaced, as if it had not been there.
+    A resume that asks for more repeats than recorded extends the recorded plan: its runs
+    stay as they are, in their order, and the new rounds follow (SweepPlan.extended). One
+    that asks for fewer repeats, other worker counts or another order (or another seed; a
+    resume without --seed takes the recorded one) is refused with PlanError: the runs
+    already measured were measured in that order. A plan with no run recorded yet is
+    replaced, as if it had not been there.
     """
     counts = worker_list(workers)
     recorded = read_plan(folder) if _has_runs(folder) else None
@@ -238,12 +261,17 @@ def resolve_plan(
         return SweepPlan.new(counts, repeats, order, seed)
     same = (
         recorded.workers == counts
-        and recorded.repeats == repeats
         and recorded.order == order
         and (seed is None or seed == recorded.seed)
     )
+    if same and repeats >= recorded.repeats:
+        return recorded.extended(repeats)
     if same:
-        return recorded
+        raise PlanError(
+            f"sweep {folder.name} has {recorded.repeats} repeat(s) recorded; a resume cannot "
+            f"ask for fewer ({repeats}): resume it with --repeats {recorded.repeats} or more, "
+            f"or report on the runs recorded with: sparksweep report {folder}"
+        )
     if order == "interleaved" and seed is not None:
         SweepPlan.new(counts, repeats, order, seed)  # refuses the seed, as for a new sweep
     asked = f"workers {workers_text(counts)}, {repeats} repeat(s), {order} order" + (

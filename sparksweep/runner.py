@@ -121,9 +121,9 @@ def run_sweep(
 
     workers is N for 1..N or the worker counts; the runs go in order (interleaved, or each
     round shuffled with seed), planned once here (sparksweep.plan): a sweep that already
-    holds runs keeps the plan recorded in its plan.json, PlanError when these options ask
-    for another. The plan is recorded before the playbook starts and passed to it as the
-    extra variable sweep_plan.
+    holds runs keeps the plan recorded in its plan.json (extended when these options ask
+    for more repeats), PlanError when they ask for another. The plan is recorded before
+    the playbook starts and passed to it as the extra variable sweep_plan.
 
     Holds the machine's sweep lock throughout: SweepBusyError at once when another sweep
     runs. progress is shown from the moment the lock is held; without one, the sweep's

@@ -192,11 +192,11 @@ def test_a_resume_keeps_the_recorded_runs_even_should_the_shuffle_change(
     ("asked", "says"),
     [
         (((1, 2, 4), 2, "interleaved", None), "not workers 1,2,4, 2 repeat(s), interleaved order"),
-        (((1, 2, 3), 3, "random", None), "not workers 3, 3 repeat(s), random order"),
+        (((1, 2), 3, "random", None), "not workers 2, 3 repeat(s), random order"),
         (((1, 2, 3), 2, "interleaved", None), "not workers 3, 2 repeat(s), interleaved order"),
         (((1, 2, 3), 2, "random", 99), "random order, seed 99"),
     ],
-    ids=["other-workers", "other-repeats", "other-order", "other-seed"],
+    ids=["other-workers", "other-workers-more-repeats", "other-order", "other-seed"],
 )
 def test_a_resume_that_asks_for_another_plan_is_refused(
     tmp_path: Path, asked: tuple[Any, ...], says: str
@@ -216,6 +216,72 @@ def test_a_resume_that_asks_for_another_plan_is_refused(
     assert says in message
     assert message.endswith(
         "resume it with --workers 3 --repeats 2 --order random --seed 4, or give a new --sweep-id"
+    )
+    assert (folder / PLAN_FILE).read_bytes() == before
+
+
+@pytest.mark.parametrize(("order", "seed"), [("interleaved", None), ("random", 4)])
+def test_a_resume_with_more_repeats_extends_the_recorded_plan(
+    tmp_path: Path, order: str, seed: int | None
+) -> None:
+    folder = tmp_path / "sweep"
+    write_plan(folder, SweepPlan.new((1, 2, 4, 8), 1, order, seed))
+    a_run(folder)
+    recorded = read_plan(folder)
+    assert recorded is not None
+
+    # A resume without --seed takes the recorded one, as for the same repeats.
+    extended = resolve_plan(folder, (1, 2, 4, 8), 3, order)
+
+    assert extended.runs[:4] == recorded.runs
+    assert (extended.repeats, extended.order, extended.seed) == (3, order, seed)
+    for repeat in (2, 3):
+        round_runs = extended.runs[(repeat - 1) * 4 : repeat * 4]
+        assert sorted(round_runs) == [(w, repeat) for w in (1, 2, 4, 8)]
+    # Extended from 1 to 3, or from 1 to 2 and then to 3: the plan of 3 from the start.
+    assert extended == SweepPlan.new((1, 2, 4, 8), 3, order, seed)
+    write_plan(folder, resolve_plan(folder, (1, 2, 4, 8), 2, order, seed))
+    assert resolve_plan(folder, (1, 2, 4, 8), 3, order) == extended
+
+
+def test_an_extension_keeps_the_recorded_runs_as_they_are(tmp_path: Path) -> None:
+    # Recorded in an order the shuffle would not give now: kept, and only new rounds drawn.
+    folder = tmp_path / "sweep"
+    data = SweepPlan.new((1, 2, 3), 1, "random", seed=5).as_dict()
+    data["runs"] = [{"workers": w, "repeat": 1} for w in (3, 1, 2)]
+    folder.mkdir()
+    (folder / PLAN_FILE).write_text(json.dumps(data))
+    a_run(folder)
+
+    extended = resolve_plan(folder, (1, 2, 3), 2, "random", 5)
+
+    assert extended.run_ids()[:3] == ["w3-r1", "w1-r1", "w2-r1"]
+    assert extended.runs[3:] == SweepPlan.new((1, 2, 3), 2, "random", seed=5).runs[3:]
+
+
+def test_a_random_round_depends_only_on_the_seed_and_its_number() -> None:
+    counts = tuple(range(1, 9))
+    long = SweepPlan.new(counts, 5, "random", seed=11)
+
+    for repeats in range(1, 5):
+        short = SweepPlan.new(counts, repeats, "random", seed=11)
+        assert long.runs[: len(short.runs)] == short.runs
+        assert short.extended(5) == long
+
+
+def test_a_resume_with_fewer_repeats_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "sweep"
+    write_plan(folder, SweepPlan.new((1, 2, 3), 2, "random", seed=4))
+    a_run(folder)
+    before = (folder / PLAN_FILE).read_bytes()
+
+    with pytest.raises(PlanError) as refused:
+        resolve_plan(folder, (1, 2, 3), 1, "random")
+
+    assert str(refused.value) == (
+        "sweep sweep has 2 repeat(s) recorded; a resume cannot ask for fewer (1): resume it "
+        "with --repeats 2 or more, or report on the runs recorded with: sparksweep report "
+        f"{folder}"
     )
     assert (folder / PLAN_FILE).read_bytes() == before
 

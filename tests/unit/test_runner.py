@@ -177,3 +177,24 @@ def test_a_resumed_sweep_keeps_its_order_and_another_is_refused(
             workers=4, repeats=2, sweep_id="s", results_dir=tmp_path, write=lambda line: None
         )
     assert len(playbooks) == 2
+
+
+def test_a_resume_with_more_repeats_records_and_runs_the_extended_plan(
+    playbooks: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    first = runner.run_sweep(
+        workers=2, repeats=1, sweep_id="s", results_dir=tmp_path, write=lambda line: None
+    )
+    (first / "runs").mkdir(exist_ok=True)
+    (first / "runs" / "w1-r1.json").write_text("{}")
+
+    runner.run_sweep(
+        workers=2, repeats=2, sweep_id="s", results_dir=tmp_path, write=lambda line: None
+    )
+
+    plan = json.loads((first / PLAN_FILE).read_text())
+    assert plan["repeats"] == 2
+    assert plan["runs"] == playbooks[1]["extravars"]["sweep_plan"]
+    assert plan["runs"] == [*playbooks[0]["extravars"]["sweep_plan"], *plan["runs"][2:]]
+    assert plan["runs"][2:] == [{"workers": 1, "repeat": 2}, {"workers": 2, "repeat": 2}]
+    assert not list(first.glob(".*.tmp"))
