@@ -16,13 +16,15 @@ from typing import Any
 
 from sparksweep import whatif
 from sparksweep.errors import EventLogError, FitError, ResultsError
-from sparksweep.fit import fit_amdahl, karp_flatt
+from sparksweep.fit import BOOTSTRAP_SEED, fit_amdahl, fit_usl, karp_flatt
+from sparksweep.intervals import median_interval
 from sparksweep.job.anatomy import FIT_PHASES
 from sparksweep.results import run_order
 
 METRICS = ("fit_s", "total_s")
 # 3: contention, the decomposition and "applications" (each run's Spark application).
-# 4: "model", the runs' event logs replayed beyond the measured points (whatif.py).
+# 4: "model", the runs' event logs replayed beyond the measured points (whatif.py); "usl"
+# and "law"; the headline fit's bootstrap interval; each point's interval for its median.
 REPORT_VERSION = 4
 # A run is contended when something outside it kept more than this many CPUs busy on its
 # hosts on average (hostcpu.py, sampled around the run). Quiet runs on our 2-core machines
@@ -55,7 +57,11 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
     ok = [run for run in runs if run["status"] == "ok"]
     points = [_point(w, runs, host["cpus"]) for w in sorted({run["workers"] for run in runs})]
     speedup_note = _add_speedups(points, metric)
-    amdahl, amdahl_reason = _fit(ok, metric)
+    amdahl, amdahl_reason = _fit(ok, metric, bootstrap=True)
+    usl, usl_reason = _usl(ok, metric)
+    for point in points:
+        times = [run["timings"][metric] for run in ok if run["workers"] == point["workers"]]
+        point["interval"] = median_interval(times).as_dict() if times else None
     amdahl_total, amdahl_total_reason = (
         (amdahl, amdahl_reason) if metric == "total_s" else _fit(ok, "total_s")
     )
@@ -83,6 +89,10 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "oversubscribed_workers": [p["workers"] for p in points if p["oversubscribed"]],
         "amdahl": amdahl,
         "amdahl_reason": amdahl_reason,
+        "usl": usl,
+        "usl_reason": usl_reason,
+        # The law the data support: USL only when its coherency term is shown to be real.
+        "law": usl["law"] if usl is not None else "amdahl",
         "amdahl_total": amdahl_total,
         "amdahl_total_reason": amdahl_total_reason,
         "amdahl_iterations": amdahl_iterations,
@@ -93,6 +103,14 @@ def build_report(runs: Sequence[dict[str, Any]], metric: str = "fit_s") -> dict[
         "decomposition": _decomposition(points),
         "applications": _applications(runs),
     }
+
+
+def _usl(ok: Sequence[dict[str, Any]], metric: str) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        fit = fit_usl([run["workers"] for run in ok], [run["timings"][metric] for run in ok])
+    except FitError as exc:
+        return None, str(exc)
+    return {"metric": metric, **fit.as_dict()}, None
 
 
 def add_model(
@@ -327,9 +345,15 @@ def _add_speedups(points: list[dict[str, Any]], metric: str) -> str | None:
     return note
 
 
-def _fit(ok: Sequence[dict[str, Any]], metric: str) -> tuple[dict[str, Any] | None, str | None]:
+def _fit(
+    ok: Sequence[dict[str, Any]], metric: str, bootstrap: bool = False
+) -> tuple[dict[str, Any] | None, str | None]:
     try:
-        fit = fit_amdahl([run["workers"] for run in ok], [run["timings"][metric] for run in ok])
+        fit = fit_amdahl(
+            [run["workers"] for run in ok],
+            [run["timings"][metric] for run in ok],
+            bootstrap_seed=BOOTSTRAP_SEED if bootstrap else None,
+        )
     except FitError as exc:
         return None, str(exc)
     return {"metric": metric, **fit.as_dict()}, None

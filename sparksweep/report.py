@@ -22,7 +22,7 @@ from rich.table import Table
 
 from sparksweep.analysis import CPU_RATIO_LIMIT, OTHER_CPUS_LIMIT
 from sparksweep.errors import ResultsError
-from sparksweep.fit import amdahl_speedup
+from sparksweep.fit import amdahl_speedup, usl_speedup
 from sparksweep.history import application_page
 from sparksweep.results import atomic_write, write_json_atomic
 
@@ -79,6 +79,7 @@ def summary_sentences(report: dict[str, Any]) -> list[str]:
     sentences.extend(_contention_sentences(report))
     if report.get("decomposition"):
         sentences.append(report["decomposition"]["sentence"])
+    sentences.extend(uncertainty_sentences(report))
     sentences.extend(model_sentences(report))
     oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
     if oversubscribed:
@@ -106,6 +107,68 @@ def failed_run_lines(report: dict[str, Any]) -> list[str]:
                 message = message[: _FAILED_MESSAGE_CHARS - 1] + "…"
             lines.append(f"failed {run['run_id']}: {run['kind']}: {message}")
     return lines
+
+
+def uncertainty_sentences(report: dict[str, Any]) -> list[str]:
+    """The headline fit's bootstrap interval, USL beside Amdahl, and which law to trust."""
+    sentences = []
+    amdahl = report.get("amdahl")
+    if amdahl and amdahl.get("ci95_bootstrap"):
+        low, high = amdahl["ci95_bootstrap"]
+        sentences.append(
+            f"Bootstrap over the runs ({amdahl['bootstrap_resamples']} resamples, seed "
+            f"{amdahl['bootstrap_seed']}): p between {low:.3f} and {high:.3f} (95%)."
+        )
+    elif amdahl and amdahl.get("ci95_bootstrap_note"):
+        sentences.append(f"No bootstrap interval for p: {amdahl['ci95_bootstrap_note']}.")
+    usl = report.get("usl")
+    if usl is None:
+        if report.get("usl_reason"):
+            sentences.append(f"No Universal Scalability Law fit: {report['usl_reason']}.")
+        return sentences
+    peak = (
+        f"peak at N* = {usl['n_star']:.1f} workers, speedup {usl['peak_speedup']:.2f}"
+        if usl["n_star"] is not None
+        else "no peak (beta = 0: the speedup only rises)"
+    )
+    intervals = ""
+    if usl["alpha_ci95"] and usl["beta_ci95"]:
+        intervals = (
+            f" (95% {usl['alpha_ci95'][0]:.3g}-{usl['alpha_ci95'][1]:.3g} and "
+            f"{usl['beta_ci95'][0]:.3g}-{usl['beta_ci95'][1]:.3g})"
+        )
+    sentences.append(
+        f"Universal Scalability Law on every run: contention alpha = {usl['alpha']:.3g}, "
+        f"coherency beta = {usl['beta']:.3g}{intervals}; {peak}. The data support "
+        f"{'USL' if report['law'] == 'usl' else 'Amdahl'}: {usl['law_reason']}."
+    )
+    return sentences
+
+
+def _interval_markdown(report: dict[str, Any]) -> list[str]:
+    rows = [p for p in report["points"] if p.get("interval")]
+    if not rows:
+        return []
+    lines = [
+        f"Each worker count's median {report['metric']} with a distribution-free 95% interval "
+        "(order statistics; none below six runs, and what the runs' range covers instead):",
+        "",
+        "| w | runs | median | 95% interval | coverage |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for point in rows:
+        interval = point["interval"]
+        if interval["low"] is not None:
+            span = f"{interval['low']:.2f}-{interval['high']:.2f}"
+            coverage = f"{interval['coverage']:.1%}"
+        else:
+            span = "n/a"
+            coverage = f"range covers {interval['widest_coverage']:.1%}"
+        lines.append(
+            f"| {point['workers']} | {interval['n']} | {interval['median']:.2f} | {span} | "
+            f"{coverage} |"
+        )
+    return [*lines, ""]
 
 
 def model_sentences(report: dict[str, Any]) -> list[str]:
@@ -265,6 +328,7 @@ def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> st
         *("| " + " | ".join(row) + " |" for row in rows),
         "",
         *(line for sentence in summary_sentences(report) for line in (sentence, "")),
+        *_interval_markdown(report),
         *_anatomy_markdown(report["points"]),
         *_applications_markdown(
             report.get("applications", []), sweep_dir or Path("results", report["sweep_id"])
@@ -358,6 +422,15 @@ def render_plot(report: dict[str, Any]) -> bytes:
             color=color,
             label=f"measured {name}",
             zorder=2,
+        )
+    usl = report.get("usl")
+    if usl is not None:
+        axes.plot(
+            w,
+            usl_speedup(w, usl["alpha"], usl["beta"]),
+            color="tab:brown",
+            linestyle="-.",
+            label=f"USL fit, alpha = {usl['alpha']:.3g}, beta = {usl['beta']:.3g}",
         )
     quiet = report.get("amdahl_uncontended")
     if quiet is not None:

@@ -154,3 +154,30 @@ def test_a_sweep_without_event_logs_says_why_it_has_no_model(tmp_path: Path) -> 
     assert "No model beyond the measured points: no ok run kept its event log." in (
         summary_sentences(report)
     )
+
+
+def test_the_report_fits_usl_beside_amdahl_and_gives_each_point_its_interval() -> None:
+    runs = load_runs(Path("tests/fixtures/results/good"))
+
+    report = build_report(runs)
+
+    usl = report["usl"]
+    assert usl["workers"] == [1, 2, 3, 4] and 0.0 <= usl["alpha"] <= 1.0 and usl["beta"] >= 0.0
+    assert report["law"] in ("usl", "amdahl") and report["law"] == usl["law"]
+    low, high = report["amdahl"]["ci95_bootstrap"]
+    assert low <= report["amdahl"]["parallel_fraction"] <= high
+    # Two runs per count: no 95% interval from order statistics, and it says what min-max covers.
+    interval = report["points"][0]["interval"]
+    assert interval["n"] == 2 and interval["low"] is None and interval["widest_coverage"] == 0.5
+    assert any(
+        s.startswith("Universal Scalability Law on every run") for s in summary_sentences(report)
+    )
+
+
+def test_two_worker_counts_give_no_usl_fit_and_say_why() -> None:
+    runs = [run for run in load_runs(Path("tests/fixtures/results/good")) if run["workers"] <= 2]
+
+    report = build_report(runs)
+
+    assert report["usl"] is None and report["law"] == "amdahl"
+    assert "three or more" in report["usl_reason"]
