@@ -241,6 +241,21 @@ def _tables(comparison: dict[str, Any]) -> list[tuple[str, tuple[list[str], list
             ),
         )
     )
+    tables.append(
+        (
+            "uncertainty and the law each sweep supports (fit_s)",
+            (
+                ["", *letters],
+                [
+                    ["p, bootstrap 95%", *(_bootstrap_cell(s["report"]["amdahl"]) for s in sweeps)],
+                    ["USL alpha [95%]", *(_usl_cell(s["report"], "alpha") for s in sweeps)],
+                    ["USL beta [95%]", *(_usl_cell(s["report"], "beta") for s in sweeps)],
+                    ["USL peak N*", *(_peak_cell(s["report"]) for s in sweeps)],
+                    ["law", *(s["report"]["law"] for s in sweeps)],
+                ],
+            ),
+        )
+    )
     settings = comparison["settings"]
     tables.append(
         (
@@ -281,6 +296,29 @@ def _fit_cell(amdahl: dict[str, Any] | None) -> str:
     return f"{amdahl['parallel_fraction']:.3f} {interval}"
 
 
+def _bootstrap_cell(amdahl: dict[str, Any] | None) -> str:
+    interval = (amdahl or {}).get("ci95_bootstrap")
+    return f"[{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "n/a"
+
+
+def _usl_cell(report: dict[str, Any], name: str) -> str:
+    usl = report.get("usl")
+    if usl is None:
+        return "n/a"
+    interval = usl[f"{name}_ci95"]
+    bounds = f" [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else ""
+    return f"{usl[name]:.3g}{bounds}"
+
+
+def _peak_cell(report: dict[str, Any]) -> str:
+    usl = report.get("usl")
+    if usl is None:
+        return "n/a"
+    if usl["n_star"] is None:
+        return "none"
+    return f"{usl['n_star']:.1f} (S {usl['peak_speedup']:.2f})"
+
+
 def fit_notes(comparison: dict[str, Any]) -> list[str]:
     """Why a fit is missing or has no interval, one line each."""
     notes = []
@@ -292,6 +330,8 @@ def fit_notes(comparison: dict[str, Any]) -> list[str]:
                 notes.append(f"{sweep['letter']}, {timing}: no fit: {report[f'{key}_reason']}.")
             elif amdahl["ci95"] is None:
                 notes.append(f"{sweep['letter']}, {timing}: no interval: {amdahl['ci95_note']}.")
+        if report.get("usl") is None and report.get("usl_reason"):
+            notes.append(f"{sweep['letter']}: no USL fit: {report['usl_reason']}.")
     return notes
 
 

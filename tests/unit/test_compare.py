@@ -11,7 +11,12 @@ import pytest
 from rich.console import Console
 
 from sparksweep.cli import main
-from sparksweep.compare import build_comparison, differing_settings, render_tables
+from sparksweep.compare import (
+    build_comparison,
+    differing_settings,
+    render_markdown,
+    render_tables,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "results"
 GOOD, BLOCK = FIXTURES / "good", FIXTURES / "block-solver"
@@ -112,3 +117,19 @@ def test_compare_refuses_with_one_line_and_writes_nothing(
     assert len(err) == 1
     assert expected in err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_shows_the_bootstrap_intervals_and_usl_side_by_side() -> None:
+    comparison = build_comparison(
+        [Path("tests/fixtures/results/good"), Path("tests/fixtures/results/block-solver")]
+    )
+
+    markdown = render_markdown(comparison)
+
+    assert "uncertainty and the law each sweep supports" in markdown
+    for sweep in comparison["sweeps"]:
+        report = sweep["report"]
+        low, high = report["amdahl"]["ci95_bootstrap"]
+        assert f"[{low:.3f}, {high:.3f}]" in markdown
+        assert f"{report['usl']['alpha']:.3g} [" in markdown
+    assert markdown.count("| law |") == 1
