@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import re
 import shlex
 import sys
@@ -33,6 +34,8 @@ from sparksweep.results import (
 )
 
 DEFAULT_REPEATS = 1
+# Where --until-ci stops adding rounds unless --max-repeats says otherwise.
+DEFAULT_MAX_REPEATS = 10
 # A replay has no hosts to hold its executors; this only keeps a typo from running for long.
 PREDICT_WORKERS_MAX = 4096
 # The repository root, where data/ lives: the folder above this package.
@@ -158,6 +161,21 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_REPEATS,
         metavar="R",
         help=f"runs per worker count (default: {DEFAULT_REPEATS})",
+    )
+    run.add_argument(
+        "--until-ci",
+        type=_fraction,
+        default=None,
+        metavar="H",
+        help="after the planned repeats, add whole rounds until the 95%% bootstrap interval "
+        "of the fit's p is at most +-H wide (0 < H < 1), or --max-repeats are done",
+    )
+    run.add_argument(
+        "--max-repeats",
+        type=_int_between(1),
+        default=None,
+        metavar="R",
+        help="the most repeats --until-ci may reach (default: 10)",
     )
     run.add_argument(
         "--rows",
@@ -338,19 +356,52 @@ def _cmd_compare(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
+    if args.max_repeats is not None and args.until_ci is None:
+        raise SparksweepError("--max-repeats bounds --until-ci; give --until-ci H too")
+    max_repeats = args.max_repeats or max(DEFAULT_MAX_REPEATS, args.repeats)
+    if max_repeats < args.repeats:
+        raise SparksweepError(
+            f"--max-repeats {max_repeats} is below --repeats {args.repeats}; raise it, or "
+            "ask for fewer repeats"
+        )
     extravars = dict(args.extravars)
     if args.cores is not None:
         extravars["sparksweep_worker_cores"] = args.cores
     if args.memory is not None:
         extravars["sparksweep_worker_memory"] = args.memory
     sweep_id = args.sweep_id or new_sweep_id()
+    repeats = args.repeats
+    while True:
+        sweep_dir, resume = _sweep(args, sweep_id, repeats, extravars)
+        if args.until_ci is None:
+            break
+        sharp = until_ci_status(
+            build_report(load_runs(sweep_dir)), args.until_ci, repeats, max_repeats
+        )
+        print_line(sharp["line"])
+        if sharp["reached"] or repeats >= max_repeats:
+            break
+        repeats += 1
+    _report(
+        sweep_dir,
+        "fit_s",
+        rerun=f"to rerun them: {resume}",
+        predict_to=args.predict_to,
+        until_ci=None if args.until_ci is None else sharp,
+    )
+
+
+def _sweep(
+    args: argparse.Namespace, sweep_id: str, repeats: int, extravars: dict[str, object]
+) -> tuple[Path, str]:
+    """One pass of the sweep at `repeats` repeats; its folder and its resume command."""
     # The plan is fixed here, before anything starts: a resume takes the recorded one (and
     # its seed), extended by more repeats, or is refused when it asks for another; the
     # resume command spells it out.
     plan = resolve_plan(
         (args.results_dir or REPO_ROOT / "results").resolve() / sweep_id,
         args.workers,
-        args.repeats,
+        repeats,
         args.order,
         args.seed,
     )
@@ -373,7 +424,49 @@ def _cmd_run(args: argparse.Namespace) -> None:
         )
     except SweepInterruptedError as exc:
         raise SweepInterruptedError(exc.sweep_id, f"{exc}; resume it with: {resume}") from None
-    _report(sweep_dir, "fit_s", rerun=f"to rerun them: {resume}", predict_to=args.predict_to)
+    return sweep_dir, resume
+
+
+def until_ci_status(
+    report: dict[str, Any], target: float, repeats: int, max_repeats: int
+) -> dict[str, Any]:
+    """Whether the fit's p is known to +-target, and a line that says so with the rounds left.
+
+    The interval is the bootstrap one over the runs; a sweep with a single run at some worker
+    count has none (unknown, never reached). Rounds left assume the half width shrinks as
+    1 / sqrt(repeats).
+    """
+    amdahl = report.get("amdahl") or {}
+    interval = amdahl.get("ci95_bootstrap")
+    status: dict[str, Any] = {
+        "target": target,
+        "repeats": repeats,
+        "max_repeats": max_repeats,
+        "ci95": interval,
+        "half_width": None,
+        "reached": False,
+    }
+    if interval is None:
+        why = amdahl.get("ci95_bootstrap_note") or report.get("amdahl_reason") or "no fit"
+        status["line"] = f"after {repeats} repeat(s): p's 95% interval is unknown ({why}); " + (
+            "one more round" if repeats < max_repeats else f"--max-repeats {max_repeats} done"
+        )
+        return status
+    half = (interval[1] - interval[0]) / 2
+    status["half_width"] = half
+    status["reached"] = half <= target
+    if status["reached"]:
+        left = "reached"
+    elif repeats >= max_repeats:
+        left = f"not reached, --max-repeats {max_repeats} done"
+    else:
+        needed = math.ceil(repeats * (half / target) ** 2)
+        left = f"about {min(needed, max_repeats) - repeats} more round(s)"
+    status["line"] = (
+        f"after {repeats} repeat(s): p's 95% interval [{interval[0]:.3f}, {interval[1]:.3f}], "
+        f"+-{half:.3f} against +-{target:g}: {left}"
+    )
+    return status
 
 
 def _resume_command(args: argparse.Namespace, sweep_id: str, plan: list[str]) -> str:
@@ -392,6 +485,10 @@ def _resume_command(args: argparse.Namespace, sweep_id: str, plan: list[str]) ->
         argv += ["--results-dir", str(args.results_dir.resolve())]
     if args.inventory is not None:
         argv += ["--inventory", str(args.inventory.resolve())]
+    if args.until_ci is not None:
+        argv += ["--until-ci", str(args.until_ci)]
+        if args.max_repeats is not None:
+            argv += ["--max-repeats", str(args.max_repeats)]
     for key, value in args.extravars:
         argv += ["-e", f"{key}={value}"]
     return shlex.join([*argv, "--sweep-id", sweep_id])
@@ -517,7 +614,13 @@ def _cmd_data_check(args: argparse.Namespace) -> None:
     print(f"{args.file}: {rows} rows, valid")
 
 
-def _report(results_dir: Path, metric: str, rerun: str, predict_to: int | None) -> None:
+def _report(
+    results_dir: Path,
+    metric: str,
+    rerun: str,
+    predict_to: int | None,
+    until_ci: dict[str, Any] | None = None,
+) -> None:
     """Write and print the report; RunsFailedError after it when any run failed.
 
     rerun says how to rerun the failed runs, for the error line.
@@ -525,6 +628,8 @@ def _report(results_dir: Path, metric: str, rerun: str, predict_to: int | None) 
     runs = load_runs(results_dir)
     report = build_report(runs, metric=metric)
     add_model(report, runs, sweep_folder(results_dir), predict_to)
+    if until_ci is not None:
+        report["until_ci"] = until_ci
     paths = write_report(sweep_folder(results_dir), report)
     console = Console()
     console.print(render_table(report))
@@ -595,6 +700,16 @@ def _predict_to_option(parser: argparse.ArgumentParser) -> None:
         help="the report's model predicts 1..W workers (default: the larger of 8 and twice "
         "the largest measured count)",
     )
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be above 0 and below 1, got {text}")
+    return value
 
 
 def _int_between(low: int, high: int | None = None) -> Callable[[str], int]:

@@ -121,6 +121,13 @@ def uncertainty_sentences(report: dict[str, Any]) -> list[str]:
         )
     elif amdahl and amdahl.get("ci95_bootstrap_note"):
         sentences.append(f"No bootstrap interval for p: {amdahl['ci95_bootstrap_note']}.")
+    sharp = report.get("until_ci")
+    if sharp is not None:
+        verdict = "reached" if sharp["reached"] else "NOT reached"
+        sentences.append(
+            f"--until-ci {sharp['target']:g}: {verdict} after {sharp['repeats']} repeat(s) "
+            f"(at most {sharp['max_repeats']}); {sharp['line'].split(': ', 1)[1]}."
+        )
     usl = report.get("usl")
     if usl is None:
         if report.get("usl_reason"):

@@ -422,3 +422,68 @@ def test_run_passes_an_inventory_on_and_into_the_resume_command(
     assert call["inventory"] == inventory
     resume = capsys.readouterr().out.splitlines()[1]
     assert f"--inventory {inventory} --sweep-id {call['sweep_id']}" in resume
+
+
+@pytest.fixture
+def rounds_runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[int]:
+    """A stand-in runner that lays down the good fixture's runs up to the repeats asked for."""
+    calls: list[int] = []
+
+    def run_sweep(*, progress: SweepProgress, **kwargs: Any) -> Path:
+        calls.append(kwargs["repeats"])
+        sweep = (kwargs["results_dir"] or tmp_path / "results") / kwargs["sweep_id"]
+        (sweep / "runs").mkdir(parents=True, exist_ok=True)
+        for run in sorted((FIXTURES / "good" / "runs").glob("*.json")):
+            if int(run.stem.split("-r")[1]) <= kwargs["repeats"]:
+                shutil.copy(run, sweep / "runs" / run.name)
+        return sweep
+
+    module = types.ModuleType("sparksweep.runner")
+    module.run_sweep = run_sweep
+    monkeypatch.setitem(sys.modules, "sparksweep.runner", module)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("target", "max_repeats", "repeats", "reached"),
+    # One run per count leaves p's interval unknown: a second round, which gives +-0.02.
+    [("0.05", [], [1, 2], True), ("0.001", ["--max-repeats", "2"], [1, 2], False)],
+)
+def test_until_ci_adds_rounds_until_p_is_sharp_or_the_repeats_run_out(
+    rounds_runner: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    max_repeats: list[str],
+    repeats: list[int],
+    reached: bool,
+) -> None:
+    argv = ["run", "--workers", "4", "--until-ci", target, *max_repeats]
+
+    assert main([*argv, "--results-dir", str(tmp_path), "--sweep-id", "s"]) == 0
+
+    assert rounds_runner == repeats
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["until_ci"]["reached"] is reached
+    assert report["until_ci"]["half_width"] == pytest.approx(0.0204, abs=0.002)
+    out = capsys.readouterr().out
+    assert "after 1 repeat(s): p's 95% interval is unknown" in out
+    assert ("reached after 2 repeat(s)" if reached else "NOT reached after 2") in out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--until-ci", "0"], "must be above 0 and below 1, got 0"),
+        (["--until-ci", "1"], "must be above 0 and below 1, got 1"),
+        (["--until-ci", "x"], "'x' is not a number"),
+        (["--max-repeats", "3"], "--max-repeats bounds --until-ci"),
+        (["--until-ci", "0.1", "--repeats", "3", "--max-repeats", "2"], "below --repeats 3"),
+    ],
+)
+def test_until_ci_refuses_bad_input_before_the_runner(
+    no_runner: None, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert main(["run", "--workers", "2", *args]) == 2
+
+    assert expected in one_error_line(capsys)
