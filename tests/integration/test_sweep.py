@@ -727,3 +727,32 @@ def test_executors_killed_at_start_up_end_the_run_within_its_wait(
     assert "the master launched and lost" in message, message
     assert "exited with code 137" in message or "worker lost" in message, message
     assert doc["timings"]["total_s"] < 120
+
+
+def test_until_ci_adds_a_round_interleaved_and_a_resume_keeps_the_plan(
+    results_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sweep of w = 1, 2 that stops after its first extra round: +-0.49 or 2 repeats."""
+    sweep_id = f"sharp-{uuid.uuid4().hex[:8]}"
+    argv = ["run", "--workers", "1,2", "--until-ci", "0.49", "--max-repeats", "2"]
+    argv += ["--rows", str(ROWS), "--results-dir", str(results_dir), "--sweep-id", sweep_id]
+    for key, value in SHORT.items():
+        argv += ["-e", f"{key}={value}"]
+
+    assert main(argv) == 0
+
+    runs = load_runs(results_dir / sweep_id)
+    assert all(run["status"] == "ok" for run in runs)
+    started = [run["run_id"] for run in sorted(runs, key=lambda run: run["started_at"])]
+    assert started == ["w1-r1", "w2-r1", "w1-r2", "w2-r2"]
+    plan = json.loads((results_dir / sweep_id / "plan.json").read_text())
+    assert (plan["workers"], plan["repeats"], plan["order"]) == ([1, 2], 2, "interleaved")
+    report = json.loads((results_dir / sweep_id / "report.json").read_text())
+    assert report["until_ci"]["repeats"] == 2
+    out = capsys.readouterr().out
+    assert "after 1 repeat(s): p's 95% interval is unknown" in out
+
+    # The resume finds every run done, keeps the plan and stops where the sweep stopped.
+    assert main(argv) == 0
+    assert sorted(run["run_id"] for run in load_runs(results_dir / sweep_id)) == sorted(started)
+    assert json.loads((results_dir / sweep_id / "plan.json").read_text()) == plan
