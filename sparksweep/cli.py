@@ -22,7 +22,7 @@ from sparksweep import __version__, history, settings
 from sparksweep.analysis import METRICS, add_model, build_report
 from sparksweep.errors import PlanError, RunsFailedError, SparksweepError, SweepInterruptedError
 from sparksweep.job.runrecord import MEMORY_SIZE
-from sparksweep.plan import ORDERS, parse_workers, resolve_plan
+from sparksweep.plan import ORDERS, parse_workers, read_plan, resolve_plan
 from sparksweep.progress import download_progress, print_line, sweep_progress
 from sparksweep.report import failed_run_lines, render_table, summary_sentences, write_report
 from sparksweep.results import (
@@ -371,6 +371,10 @@ def _cmd_run(args: argparse.Namespace) -> None:
         extravars["sparksweep_worker_memory"] = args.memory
     sweep_id = args.sweep_id or new_sweep_id()
     repeats = args.repeats
+    recorded = read_plan((args.results_dir or REPO_ROOT / "results").resolve() / sweep_id)
+    if args.until_ci is not None and recorded is not None:
+        # Rounds that --until-ci added before are part of the sweep: resume from them.
+        repeats = min(max(repeats, recorded.repeats), max_repeats)
     while True:
         sweep_dir, resume = _sweep(args, sweep_id, repeats, extravars)
         if args.until_ci is None:

@@ -487,3 +487,14 @@ def test_until_ci_refuses_bad_input_before_the_runner(
     assert main(["run", "--workers", "2", *args]) == 2
 
     assert expected in one_error_line(capsys)
+
+
+def test_until_ci_resumes_from_the_rounds_it_added_before(
+    rounds_runner: list[int], tmp_path: Path
+) -> None:
+    write_plan(tmp_path / "s", SweepPlan.new((1, 2, 3, 4), 2, "interleaved"))
+    argv = ["run", "--workers", "4", "--until-ci", "0.05", "--results-dir", str(tmp_path)]
+
+    assert main([*argv, "--sweep-id", "s"]) == 0
+
+    assert rounds_runner == [2]
