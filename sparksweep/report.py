@@ -7,22 +7,17 @@ so a number a reader sees either is in report.json or is worked out from what is
 
 from __future__ import annotations
 
-import io
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from rich import box
 from rich.table import Table
 
 from sparksweep.analysis import CPU_RATIO_LIMIT, OTHER_CPUS_LIMIT
 from sparksweep.errors import ResultsError
-from sparksweep.fit import amdahl_speedup
 from sparksweep.history import application_page
+from sparksweep.render import SpeedupPlot, markdown_table, terminal_table
 from sparksweep.results import atomic_write, write_json_atomic
 
 # A failed run's line on a terminal; the run JSON keeps the whole message.
@@ -124,9 +119,7 @@ def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> st
         f"{host['mem_bytes'] / 2**30:.1f} GiB. Runs: {report['runs']['ok']} ok, "
         f"{report['runs']['failed']} failed.",
         "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---:" for _ in headers) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
+        *markdown_table(headers, rows),
         "",
         *(line for sentence in summary_sentences(report) for line in (sentence, "")),
         *_anatomy_markdown(report["points"]),
@@ -151,14 +144,11 @@ def render_table(report: dict[str, Any]) -> Table:
     """
     headers, rows = _table(report, detailed=False)
     oversubscribed = any(point["oversubscribed"] for point in report["points"])
-    table = Table(
-        title=f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}",
+    table = terminal_table(
+        f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}",
         caption=f"yellow: w x cores above the host's {report['host']['cpus']} CPUs"
         if oversubscribed
         else None,
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 1, 0, 0),
     )
     for header in headers:
         table.add_column(header.replace(" ", "\n"), justify="right")
@@ -170,17 +160,12 @@ def render_table(report: dict[str, Any]) -> Table:
 
 def render_plot(report: dict[str, Any]) -> bytes:
     """speedup.png: measured speedups, the ideal S = w and an Amdahl curve per timing."""
-    # A bare Figure on the Agg canvas: no pyplot global state, no display needed.
-    figure = Figure(figsize=(7, 5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
     points = report["points"]
-    max_w = max(p["workers"] for p in points)
-    axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey", label="ideal S = w")
+    plot = SpeedupPlot(max(p["workers"] for p in points))
+    axes = plot.axes
 
     # The headline metric's points carry the markers for oversubscribed and contended;
     # the other timings are drawn as plain points with their own fitted curves.
-    w = np.linspace(1, max_w, 200)
     other_metric = "total_s" if report["metric"] == "fit_s" else "fit_s"
     series = [
         (report["metric"], report["amdahl"], "tab:blue", lambda p: p[f"median_{report['metric']}"]),
@@ -202,9 +187,8 @@ def render_plot(report: dict[str, Any]) -> bytes:
         if amdahl is not None:
             lo, hi = amdahl["ci95"] or (None, None)
             ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
-            axes.plot(
-                w,
-                amdahl_speedup(w, amdahl["parallel_fraction"]),
+            plot.amdahl(
+                amdahl["parallel_fraction"],
                 color=color,
                 linestyle="-" if index == 0 else ":",
                 label=f"Amdahl fit on {name}, p = {amdahl['parallel_fraction']:.3f}{ci}",
@@ -224,9 +208,8 @@ def render_plot(report: dict[str, Any]) -> bytes:
         )
     quiet = report.get("amdahl_uncontended")
     if quiet is not None:
-        axes.plot(
-            w,
-            amdahl_speedup(w, quiet["parallel_fraction"]),
+        plot.amdahl(
+            quiet["parallel_fraction"],
             color="tab:orange",
             linestyle="--",
             label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
@@ -266,15 +249,7 @@ def render_plot(report: dict[str, Any]) -> bytes:
             bbox={"facecolor": "white", "edgecolor": "grey"},
         )
 
-    axes.set_xlabel("workers w")
-    axes.set_ylabel(f"speedup S(w) = T(1) / T(w) of {report['metric']}")
-    axes.set_title(f"K-Means speedup, sweep {report['sweep_id']}")
-    axes.set_xticks(range(1, max_w + 1))
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize="small")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return plot.png(report["metric"], f"K-Means speedup, sweep {report['sweep_id']}")
 
 
 def _plot_kind(point: dict[str, Any]) -> str:
@@ -284,8 +259,8 @@ def _plot_kind(point: dict[str, Any]) -> str:
 
 
 def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
-    rows = [p for p in points if p.get("anatomy")]
-    if not rows:
+    known = [p for p in points if p.get("anatomy")]
+    if not known:
         return []
     headers = [
         "workers",
@@ -302,31 +277,32 @@ def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
         "other CPUs busy",
         "contended",
     ]
-    lines = [
-        "Where the time went (medians over repeats, seconds; from Spark's job, stage and "
-        "task data of each run):",
-        "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---:" for _ in headers) + "|",
-    ]
-    for p in rows:
+    rows = []
+    for p in known:
         a = p["anatomy"]
         phases = a["phases_s"]
         ratio = a["executor_cpu_ratio"]
-        cells = [
-            str(p["workers"]),
-            *(_number(phases[name], 2) for name in ("load", "caching", "init", "iterations")),
-            _number(a["median_iteration_s"], 3),
-            _number(phases["summary"], 2),
-            _number(a["fit_driver_only_s"], 2),
-            _number(a["fit_scheduler_delay_s"], 2),
-            "n/a" if ratio is None else f"{ratio:.0%}",
-            "n/a" if a["iterations_cpu_ratio"] is None else f"{a['iterations_cpu_ratio']:.0%}",
-            _number(p["median_other_cpus"], 2),
-            "yes" if p["contended"] else "no",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, ""]
+        rows.append(
+            [
+                str(p["workers"]),
+                *(_number(phases[name], 2) for name in ("load", "caching", "init", "iterations")),
+                _number(a["median_iteration_s"], 3),
+                _number(phases["summary"], 2),
+                _number(a["fit_driver_only_s"], 2),
+                _number(a["fit_scheduler_delay_s"], 2),
+                "n/a" if ratio is None else f"{ratio:.0%}",
+                "n/a" if a["iterations_cpu_ratio"] is None else f"{a['iterations_cpu_ratio']:.0%}",
+                _number(p["median_other_cpus"], 2),
+                "yes" if p["contended"] else "no",
+            ]
+        )
+    return [
+        "Where the time went (medians over repeats, seconds; from Spark's job, stage and "
+        "task data of each run):",
+        "",
+        *markdown_table(headers, rows),
+        "",
+    ]
 
 
 def _applications_markdown(applications: Sequence[dict[str, Any]], sweep_dir: Path) -> list[str]:
