@@ -3,12 +3,16 @@ terminal, and the writing of these files with report.json.
 
 Everything here reads only the document build_report (analysis.py) returns, never the runs,
 so a number a reader sees either is in report.json or is worked out from what is.
+
+Each output is built from an ordered tuple of small functions, so that a new part is one
+function added to one tuple: MARKDOWN_SECTIONS (report.md), SUMMARY (the sentences, in
+report.md and on the terminal) and PLOT_LAYERS (speedup.png).
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,14 @@ _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",
 }
+
+# A part of report.md: its lines, each part ending in a blank one, or none to leave it out.
+# sweep_dir is the folder report.md is written into.
+Section = Callable[[dict[str, Any], Path], list[str]]
+# Sentences on what the numbers say; none when they have nothing to say about this report.
+SummaryPart = Callable[[dict[str, Any]], list[str]]
+# What one part of speedup.png draws; each layer is drawn over the ones before it.
+PlotLayer = Callable[[SpeedupPlot, dict[str, Any]], None]
 
 
 def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
@@ -49,43 +61,19 @@ def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
     return paths
 
 
+def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
+    """report.md: MARKDOWN_SECTIONS in their order, for a person to read.
+
+    sweep_dir is the folder the report is written into, named in the command that serves
+    the runs' event logs (results/<sweep_id> when not given).
+    """
+    folder = sweep_dir or Path("results", report["sweep_id"])
+    return "\n".join(line for section in MARKDOWN_SECTIONS for line in section(report, folder))
+
+
 def summary_sentences(report: dict[str, Any]) -> list[str]:
     """What the numbers say, in words: the fits, the ceiling, oversubscription, failures."""
-    sentences = []
-    if report["speedup_note"]:
-        sentences.append(report["speedup_note"])
-    contended = report.get("contended_workers") or []
-    headline = _fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"])
-    if (
-        contended
-        and report["amdahl"] is not None
-        and set(contended) & set(report["amdahl"]["workers"])
-    ):
-        headline[0] = "Contended — " + headline[0]
-    sentences.extend(headline)
-    if report["metric"] != "total_s":
-        sentences.extend(
-            _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
-        )
-    if report.get("amdahl_iterations") is not None:
-        sentences.extend(_fit_sentences(report["amdahl_iterations"], None, "the iterations phase"))
-    sentences.extend(_anatomy_sentences(report["points"]))
-    sentences.extend(_contention_sentences(report))
-    if report.get("decomposition"):
-        sentences.append(report["decomposition"]["sentence"])
-    oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
-    if oversubscribed:
-        counts = _join([str(p["workers"]) for p in oversubscribed])
-        cores = _join([str(p["cores"]) for p in oversubscribed])
-        sentences.append(
-            f"At {counts} workers the sweep asks for {cores} cores but the host has "
-            f"{report['host']['cpus']} CPUs: speedups there measure contention for the CPUs, "
-            "not scaling, and the Amdahl fit includes those points."
-        )
-    failed = [run["run_id"] for p in report["points"] for run in p["failed_runs"]]
-    if failed:
-        sentences.append(f"Failed runs, left out of the timings: {', '.join(failed)}.")
-    return sentences
+    return [sentence for part in SUMMARY for sentence in part(report)]
 
 
 def failed_run_lines(report: dict[str, Any]) -> list[str]:
@@ -99,39 +87,6 @@ def failed_run_lines(report: dict[str, Any]) -> list[str]:
                 message = message[: _FAILED_MESSAGE_CHARS - 1] + "…"
             lines.append(f"failed {run['run_id']}: {run['kind']}: {message}")
     return lines
-
-
-def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
-    """report.md: the per-worker table and the summary sentences, for a person to read.
-
-    sweep_dir is the folder the report is written into, named in the command that serves
-    the runs' event logs (results/<sweep_id> when not given).
-    """
-    metric = report["metric"]
-    host = report["host"]
-    headers, rows = _table(report)
-    lines = [
-        f"# Scaling of sweep `{report['sweep_id']}`",
-        "",
-        f"Timed metric: `{metric}`, {_METRIC_WORDS[metric]}. Speedup S(w) = T(1) / T(w) "
-        f"from the medians over repeats; efficiency S(w) / w; Karp-Flatt e is the serial "
-        f"fraction measured at each worker count. Host: {host['cpus']} CPUs, "
-        f"{host['mem_bytes'] / 2**30:.1f} GiB. Runs: {report['runs']['ok']} ok, "
-        f"{report['runs']['failed']} failed.",
-        "",
-        *markdown_table(headers, rows),
-        "",
-        *(line for sentence in summary_sentences(report) for line in (sentence, "")),
-        *_anatomy_markdown(report["points"]),
-        *_applications_markdown(
-            report.get("applications", []), sweep_dir or Path("results", report["sweep_id"])
-        ),
-        "![speedup](speedup.png)",
-        "",
-        f"Generated {report['generated_at']}.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def render_table(report: dict[str, Any]) -> Table:
@@ -159,107 +114,43 @@ def render_table(report: dict[str, Any]) -> Table:
 
 
 def render_plot(report: dict[str, Any]) -> bytes:
-    """speedup.png: measured speedups, the ideal S = w and an Amdahl curve per timing."""
-    points = report["points"]
-    plot = SpeedupPlot(max(p["workers"] for p in points))
-    axes = plot.axes
-
-    # The headline metric's points carry the markers for oversubscribed and contended;
-    # the other timings are drawn as plain points with their own fitted curves.
-    other_metric = "total_s" if report["metric"] == "fit_s" else "fit_s"
-    series = [
-        (report["metric"], report["amdahl"], "tab:blue", lambda p: p[f"median_{report['metric']}"]),
-        (
-            other_metric,
-            report.get("amdahl_total") if other_metric == "total_s" else None,
-            "tab:green",
-            lambda p: p[f"median_{other_metric}"],
-        ),
-        (
-            "iterations",
-            report.get("amdahl_iterations"),
-            "tab:purple",
-            lambda p: (p.get("anatomy") or {}).get("phases_s", {}).get("iterations"),
-        ),
-    ]
-    base = next((p for p in points if p["workers"] == 1), None)
-    for index, (name, amdahl, color, time_of) in enumerate(series):
-        if amdahl is not None:
-            lo, hi = amdahl["ci95"] or (None, None)
-            ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
-            plot.amdahl(
-                amdahl["parallel_fraction"],
-                color=color,
-                linestyle="-" if index == 0 else ":",
-                label=f"Amdahl fit on {name}, p = {amdahl['parallel_fraction']:.3f}{ci}",
-            )
-        if index == 0 or base is None or not time_of(base):
-            continue
-        shown = [p for p in points if time_of(p)]
-        axes.plot(
-            [p["workers"] for p in shown],
-            [time_of(base) / time_of(p) for p in shown],
-            linestyle="none",
-            marker="s",
-            markersize=5,
-            color=color,
-            label=f"measured {name}",
-            zorder=2,
-        )
-    quiet = report.get("amdahl_uncontended")
-    if quiet is not None:
-        plot.amdahl(
-            quiet["parallel_fraction"],
-            color="tab:orange",
-            linestyle="--",
-            label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
-        )
-
-    measured = [p for p in points if p["speedup"] is not None]
-    for kind, marker, color, label in (
-        ("plain", "o", "black", f"measured {report['metric']} (median over repeats)"),
-        ("contended", "D", "tab:orange", "contended: the run shared its CPUs"),
-        (
-            "oversubscribed",
-            "X",
-            "tab:red",
-            f"oversubscribed: w x cores > {report['host']['cpus']} CPUs",
-        ),
-    ):
-        chosen = [p for p in measured if _plot_kind(p) == kind]
-        if chosen:
-            axes.plot(
-                [p["workers"] for p in chosen],
-                [p["speedup"] for p in chosen],
-                linestyle="none",
-                marker=marker,
-                markersize=8,
-                color=color,
-                label=label,
-                zorder=3,
-            )
-    if report["speedup_note"]:
-        axes.text(
-            0.97,
-            0.05,
-            textwrap.fill(report["speedup_note"], 45),
-            transform=axes.transAxes,
-            ha="right",
-            va="bottom",
-            bbox={"facecolor": "white", "edgecolor": "grey"},
-        )
-
+    """speedup.png: the ideal S = w, then PLOT_LAYERS in their order."""
+    plot = SpeedupPlot(max(p["workers"] for p in report["points"]))
+    for layer in PLOT_LAYERS:
+        layer(plot, report)
     return plot.png(report["metric"], f"K-Means speedup, sweep {report['sweep_id']}")
 
 
-def _plot_kind(point: dict[str, Any]) -> str:
-    if point["oversubscribed"]:
-        return "oversubscribed"
-    return "contended" if point.get("contended") else "plain"
+# --- report.md -------------------------------------------------------------------------
 
 
-def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
-    known = [p for p in points if p.get("anatomy")]
+def _heading(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [f"# Scaling of sweep `{report['sweep_id']}`", ""]
+
+
+def _introduction(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    metric = report["metric"]
+    host = report["host"]
+    return [
+        f"Timed metric: `{metric}`, {_METRIC_WORDS[metric]}. Speedup S(w) = T(1) / T(w) "
+        f"from the medians over repeats; efficiency S(w) / w; Karp-Flatt e is the serial "
+        f"fraction measured at each worker count. Host: {host['cpus']} CPUs, "
+        f"{host['mem_bytes'] / 2**30:.1f} GiB. Runs: {report['runs']['ok']} ok, "
+        f"{report['runs']['failed']} failed.",
+        "",
+    ]
+
+
+def _timings(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [*markdown_table(*_table(report)), ""]
+
+
+def _summary(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [line for sentence in summary_sentences(report) for line in (sentence, "")]
+
+
+def _anatomy(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    known = [p for p in report["points"] if p.get("anatomy")]
     if not known:
         return []
     headers = [
@@ -305,8 +196,8 @@ def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _applications_markdown(applications: Sequence[dict[str, Any]], sweep_dir: Path) -> list[str]:
-    known = [app for app in applications if app["application_id"]]
+def _applications(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    known = [app for app in report.get("applications", []) if app["application_id"]]
     if not known:
         return []
     lines = [
@@ -326,8 +217,60 @@ def _applications_markdown(applications: Sequence[dict[str, Any]], sweep_dir: Pa
     return [*lines, ""]
 
 
-def _anatomy_sentences(points: Sequence[dict[str, Any]]) -> list[str]:
-    rows = [p for p in points if p.get("anatomy") and p["median_fit_s"]]
+def _plot(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return ["![speedup](speedup.png)", ""]
+
+
+def _generated(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [f"Generated {report['generated_at']}.", ""]
+
+
+MARKDOWN_SECTIONS: tuple[Section, ...] = (
+    _heading,
+    _introduction,
+    _timings,
+    _summary,
+    _anatomy,
+    _applications,
+    _plot,
+    _generated,
+)
+
+
+# --- the summary sentences -------------------------------------------------------------
+
+
+def _speedup_note(report: dict[str, Any]) -> list[str]:
+    return [report["speedup_note"]] if report["speedup_note"] else []
+
+
+def _headline_fit(report: dict[str, Any]) -> list[str]:
+    sentences = _fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"])
+    contended = report.get("contended_workers") or []
+    if (
+        contended
+        and report["amdahl"] is not None
+        and set(contended) & set(report["amdahl"]["workers"])
+    ):
+        sentences[0] = "Contended — " + sentences[0]
+    return sentences
+
+
+def _total_fit(report: dict[str, Any]) -> list[str]:
+    # On total_s the headline fit is this one already.
+    if report["metric"] == "total_s":
+        return []
+    return _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
+
+
+def _iterations_fit(report: dict[str, Any]) -> list[str]:
+    if report.get("amdahl_iterations") is None:
+        return []
+    return _fit_sentences(report["amdahl_iterations"], None, "the iterations phase")
+
+
+def _anatomy_sentences(report: dict[str, Any]) -> list[str]:
+    rows = [p for p in report["points"] if p.get("anatomy") and p["median_fit_s"]]
     if not rows:
         return []
     sentences = []
@@ -386,6 +329,161 @@ def _contention_sentences(report: dict[str, Any]) -> list[str]:
             f"No fit on the uncontended points alone: {report['amdahl_uncontended_reason']}."
         )
     return sentences
+
+
+def _decomposition_sentence(report: dict[str, Any]) -> list[str]:
+    # analysis.py words this one, and report.json keeps it with the rows it sums up.
+    return [report["decomposition"]["sentence"]] if report.get("decomposition") else []
+
+
+def _oversubscription_sentence(report: dict[str, Any]) -> list[str]:
+    oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
+    if not oversubscribed:
+        return []
+    counts = _join([str(p["workers"]) for p in oversubscribed])
+    cores = _join([str(p["cores"]) for p in oversubscribed])
+    return [
+        f"At {counts} workers the sweep asks for {cores} cores but the host has "
+        f"{report['host']['cpus']} CPUs: speedups there measure contention for the CPUs, "
+        "not scaling, and the Amdahl fit includes those points."
+    ]
+
+
+def _failed_runs_sentence(report: dict[str, Any]) -> list[str]:
+    failed = [run["run_id"] for p in report["points"] for run in p["failed_runs"]]
+    return [f"Failed runs, left out of the timings: {', '.join(failed)}."] if failed else []
+
+
+SUMMARY: tuple[SummaryPart, ...] = (
+    _speedup_note,
+    _headline_fit,
+    _total_fit,
+    _iterations_fit,
+    _anatomy_sentences,
+    _contention_sentences,
+    _decomposition_sentence,
+    _oversubscription_sentence,
+    _failed_runs_sentence,
+)
+
+
+# --- speedup.png -----------------------------------------------------------------------
+
+
+def _timing_fits(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    """An Amdahl curve per fitted timing, and the other timings' measured speedups.
+
+    The headline metric's measured points are _measured_points', with the markers for
+    oversubscribed and contended; the other timings are drawn as plain points.
+    """
+    points = report["points"]
+    other_metric = "total_s" if report["metric"] == "fit_s" else "fit_s"
+    series = [
+        (report["metric"], report["amdahl"], "tab:blue", lambda p: p[f"median_{report['metric']}"]),
+        (
+            other_metric,
+            report.get("amdahl_total") if other_metric == "total_s" else None,
+            "tab:green",
+            lambda p: p[f"median_{other_metric}"],
+        ),
+        (
+            "iterations",
+            report.get("amdahl_iterations"),
+            "tab:purple",
+            lambda p: (p.get("anatomy") or {}).get("phases_s", {}).get("iterations"),
+        ),
+    ]
+    base = next((p for p in points if p["workers"] == 1), None)
+    for index, (name, amdahl, color, time_of) in enumerate(series):
+        if amdahl is not None:
+            lo, hi = amdahl["ci95"] or (None, None)
+            ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
+            plot.amdahl(
+                amdahl["parallel_fraction"],
+                color=color,
+                linestyle="-" if index == 0 else ":",
+                label=f"Amdahl fit on {name}, p = {amdahl['parallel_fraction']:.3f}{ci}",
+            )
+        if index == 0 or base is None or not time_of(base):
+            continue
+        shown = [p for p in points if time_of(p)]
+        plot.axes.plot(
+            [p["workers"] for p in shown],
+            [time_of(base) / time_of(p) for p in shown],
+            linestyle="none",
+            marker="s",
+            markersize=5,
+            color=color,
+            label=f"measured {name}",
+            zorder=2,
+        )
+
+
+def _uncontended_fit(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    quiet = report.get("amdahl_uncontended")
+    if quiet is not None:
+        plot.amdahl(
+            quiet["parallel_fraction"],
+            color="tab:orange",
+            linestyle="--",
+            label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
+        )
+
+
+def _measured_points(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    measured = [p for p in report["points"] if p["speedup"] is not None]
+    for kind, marker, color, label in (
+        ("plain", "o", "black", f"measured {report['metric']} (median over repeats)"),
+        ("contended", "D", "tab:orange", "contended: the run shared its CPUs"),
+        (
+            "oversubscribed",
+            "X",
+            "tab:red",
+            f"oversubscribed: w x cores > {report['host']['cpus']} CPUs",
+        ),
+    ):
+        chosen = [p for p in measured if _plot_kind(p) == kind]
+        if chosen:
+            plot.axes.plot(
+                [p["workers"] for p in chosen],
+                [p["speedup"] for p in chosen],
+                linestyle="none",
+                marker=marker,
+                markersize=8,
+                color=color,
+                label=label,
+                zorder=3,
+            )
+
+
+def _plot_kind(point: dict[str, Any]) -> str:
+    if point["oversubscribed"]:
+        return "oversubscribed"
+    return "contended" if point.get("contended") else "plain"
+
+
+def _speedup_note_box(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    if report["speedup_note"]:
+        plot.axes.text(
+            0.97,
+            0.05,
+            textwrap.fill(report["speedup_note"], 45),
+            transform=plot.axes.transAxes,
+            ha="right",
+            va="bottom",
+            bbox={"facecolor": "white", "edgecolor": "grey"},
+        )
+
+
+PLOT_LAYERS: tuple[PlotLayer, ...] = (
+    _timing_fits,
+    _uncontended_fit,
+    _measured_points,
+    _speedup_note_box,
+)
+
+
+# --- helpers ---------------------------------------------------------------------------
 
 
 def _fit_sentences(amdahl: dict[str, Any] | None, reason: str | None, metric: str) -> list[str]:
