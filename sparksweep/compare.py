@@ -148,10 +148,9 @@ def render_plot(comparison: dict[str, Any]) -> bytes:
         measured = [p for p in report["points"] if p["speedup"] is not None]
         name = f"{sweep['letter']} {sweep['sweep_id']}"
         if measured:
-            plot.axes.plot(
+            plot.measured(
                 [p["workers"] for p in measured],
                 [p["speedup"] for p in measured],
-                linestyle="none",
                 marker="o",
                 markersize=7,
                 color=color,

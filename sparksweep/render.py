@@ -65,6 +65,10 @@ class SpeedupPlot:
         w = np.linspace(1, self.max_w, _CURVE_POINTS)
         self.axes.plot(w, amdahl_speedup(w, parallel_fraction), **style)
 
+    def measured(self, workers: Sequence[int], speedups: Sequence[float], **style: Any) -> None:
+        """Measured speedups, as markers with no line between them, in style."""
+        self.axes.plot(workers, speedups, linestyle="none", **style)
+
     def png(self, metric: str, title: str) -> bytes:
         """The plot as PNG, its y axis the speedup of metric."""
         self.axes.set_xlabel("workers w")

@@ -407,10 +407,9 @@ def _timing_fits(plot: SpeedupPlot, report: dict[str, Any]) -> None:
         if index == 0 or base is None or not time_of(base):
             continue
         shown = [p for p in points if time_of(p)]
-        plot.axes.plot(
+        plot.measured(
             [p["workers"] for p in shown],
             [time_of(base) / time_of(p) for p in shown],
-            linestyle="none",
             marker="s",
             markersize=5,
             color=color,
@@ -444,10 +443,9 @@ def _measured_points(plot: SpeedupPlot, report: dict[str, Any]) -> None:
     ):
         chosen = [p for p in measured if _plot_kind(p) == kind]
         if chosen:
-            plot.axes.plot(
+            plot.measured(
                 [p["workers"] for p in chosen],
                 [p["speedup"] for p in chosen],
-                linestyle="none",
                 marker=marker,
                 markersize=8,
                 color=color,
