@@ -7,7 +7,6 @@ build_report), so the two commands cannot disagree about a sweep.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import string
@@ -16,15 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from rich import box
 from rich.table import Table
 
 from sparksweep.analysis import build_report
 from sparksweep.errors import ResultsError, SparksweepError
-from sparksweep.fit import amdahl_speedup
+from sparksweep.render import SpeedupPlot, markdown_table, terminal_table
 from sparksweep.results import atomic_write, load_runs, run_config
 
 # The timings the report fits, with the key of each fit in a report.
@@ -106,7 +101,7 @@ def render_tables(comparison: dict[str, Any]) -> list[Table]:
     """The comparison for a terminal: the sweeps, the medians, the fits, the settings."""
     tables = []
     for title, (headers, rows) in _tables(comparison):
-        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0))
+        table = terminal_table(title)
         for header, right in zip(headers, _numeric_columns(rows, len(headers)), strict=True):
             table.add_column(header, justify="right" if right else "left", overflow="fold")
         for row in rows:
@@ -130,11 +125,7 @@ def render_markdown(comparison: dict[str, Any]) -> str:
         lines += [
             f"## {title}",
             "",
-            "| " + " | ".join(headers) + " |",
-            "|"
-            + "|".join("--:" if right else ":--" for right in _numeric_columns(rows, len(headers)))
-            + "|",
-            *("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows),
+            *markdown_table(headers, rows, _numeric_columns(rows, len(headers))),
             "",
         ]
     lines += [*(f"- {note}" for note in fit_notes(comparison)), ""]
@@ -150,22 +141,16 @@ def render_markdown(comparison: dict[str, Any]) -> str:
 def render_plot(comparison: dict[str, Any]) -> bytes:
     """compare.png: each sweep's measured speedups of fit_s and its Amdahl curve, and the
     ideal S = w, on one plot."""
-    figure = Figure(figsize=(7, 5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    max_w = max(comparison["workers"])
-    axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey", label="ideal S = w")
-    w = np.linspace(1, max_w, 200)
+    plot = SpeedupPlot(max(comparison["workers"]))
     for i, sweep in enumerate(comparison["sweeps"]):
         color = f"C{i % 10}"
         report = sweep["report"]
         measured = [p for p in report["points"] if p["speedup"] is not None]
         name = f"{sweep['letter']} {sweep['sweep_id']}"
         if measured:
-            axes.plot(
+            plot.measured(
                 [p["workers"] for p in measured],
                 [p["speedup"] for p in measured],
-                linestyle="none",
                 marker="o",
                 markersize=7,
                 color=color,
@@ -174,21 +159,12 @@ def render_plot(comparison: dict[str, Any]) -> bytes:
             )
         amdahl = report["amdahl"]
         if amdahl is not None:
-            axes.plot(
-                w,
-                amdahl_speedup(w, amdahl["parallel_fraction"]),
+            plot.amdahl(
+                amdahl["parallel_fraction"],
                 color=color,
                 label=f"{name}, Amdahl p = {amdahl['parallel_fraction']:.3f}",
             )
-    axes.set_xlabel("workers w")
-    axes.set_ylabel("speedup S(w) = T(1) / T(w) of fit_s")
-    axes.set_title("K-Means speedup, sweeps compared")
-    axes.set_xticks(range(1, max_w + 1))
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize="small")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return plot.png("fit_s", "K-Means speedup, sweeps compared")
 
 
 def _tables(comparison: dict[str, Any]) -> list[tuple[str, tuple[list[str], list[list[str]]]]]:

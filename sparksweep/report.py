@@ -3,27 +3,28 @@ terminal, and the writing of these files with report.json.
 
 Everything here reads only the document build_report (analysis.py) returns, never the runs,
 so a number a reader sees either is in report.json or is worked out from what is.
+
+Each output is built from an ordered tuple of small functions, so that a new part is one
+function added to one tuple: MARKDOWN_SECTIONS (report.md), SUMMARY (the sentences, in
+report.md and on the terminal) and PLOT_LAYERS (speedup.png).
 """
 
 from __future__ import annotations
 
-import io
 import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from rich import box
 from rich.table import Table
 
 from sparksweep.analysis import CPU_RATIO_LIMIT, OTHER_CPUS_LIMIT
 from sparksweep.errors import ResultsError
-from sparksweep.fit import amdahl_speedup, usl_speedup
+from sparksweep.fit import usl_speedup
 from sparksweep.history import application_page
+from sparksweep.render import SpeedupPlot, markdown_table, terminal_table
 from sparksweep.results import atomic_write, write_json_atomic
 
 # A failed run's line on a terminal; the run JSON keeps the whole message.
@@ -32,6 +33,14 @@ _METRIC_WORDS = {
     "fit_s": "the K-Means fit alone",
     "total_s": "the whole job: session start, data load and fit",
 }
+
+# A part of report.md: its lines, each part ending in a blank one, or none to leave it out.
+# sweep_dir is the folder report.md is written into.
+Section = Callable[[dict[str, Any], Path], list[str]]
+# Sentences on what the numbers say; none when they have nothing to say about this report.
+SummaryPart = Callable[[dict[str, Any]], list[str]]
+# What one part of speedup.png draws; each layer is drawn over the ones before it.
+PlotLayer = Callable[[SpeedupPlot, dict[str, Any]], None]
 
 
 def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
@@ -55,45 +64,19 @@ def write_report(sweep_dir: Path, report: dict[str, Any]) -> dict[str, Path]:
     return paths
 
 
+def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
+    """report.md: MARKDOWN_SECTIONS in their order, for a person to read.
+
+    sweep_dir is the folder the report is written into, named in the command that serves
+    the runs' event logs (results/<sweep_id> when not given).
+    """
+    folder = sweep_dir or Path("results", report["sweep_id"])
+    return "\n".join(line for section in MARKDOWN_SECTIONS for line in section(report, folder))
+
+
 def summary_sentences(report: dict[str, Any]) -> list[str]:
     """What the numbers say, in words: the fits, the ceiling, oversubscription, failures."""
-    sentences = []
-    if report["speedup_note"]:
-        sentences.append(report["speedup_note"])
-    contended = report.get("contended_workers") or []
-    headline = _fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"])
-    if (
-        contended
-        and report["amdahl"] is not None
-        and set(contended) & set(report["amdahl"]["workers"])
-    ):
-        headline[0] = "Contended — " + headline[0]
-    sentences.extend(headline)
-    if report["metric"] != "total_s":
-        sentences.extend(
-            _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
-        )
-    if report.get("amdahl_iterations") is not None:
-        sentences.extend(_fit_sentences(report["amdahl_iterations"], None, "the iterations phase"))
-    sentences.extend(_anatomy_sentences(report["points"]))
-    sentences.extend(_contention_sentences(report))
-    if report.get("decomposition"):
-        sentences.append(report["decomposition"]["sentence"])
-    sentences.extend(uncertainty_sentences(report))
-    sentences.extend(model_sentences(report))
-    oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
-    if oversubscribed:
-        counts = _join([str(p["workers"]) for p in oversubscribed])
-        cores = _join([str(p["cores"]) for p in oversubscribed])
-        sentences.append(
-            f"At {counts} workers the sweep asks for {cores} cores but the host has "
-            f"{report['host']['cpus']} CPUs: speedups there measure contention for the CPUs, "
-            "not scaling, and the Amdahl fit includes those points."
-        )
-    failed = [run["run_id"] for p in report["points"] for run in p["failed_runs"]]
-    if failed:
-        sentences.append(f"Failed runs, left out of the timings: {', '.join(failed)}.")
-    return sentences
+    return [sentence for part in SUMMARY for sentence in part(report)]
 
 
 def failed_run_lines(report: dict[str, Any]) -> list[str]:
@@ -109,50 +92,138 @@ def failed_run_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def uncertainty_sentences(report: dict[str, Any]) -> list[str]:
-    """The headline fit's bootstrap interval, USL beside Amdahl, and which law to trust."""
-    sentences = []
-    amdahl = report.get("amdahl")
-    if amdahl and amdahl.get("ci95_bootstrap"):
-        low, high = amdahl["ci95_bootstrap"]
-        sentences.append(
-            f"Bootstrap over the runs ({amdahl['bootstrap_resamples']} resamples, seed "
-            f"{amdahl['bootstrap_seed']}): p between {low:.3f} and {high:.3f} (95%)."
-        )
-    elif amdahl and amdahl.get("ci95_bootstrap_note"):
-        sentences.append(f"No bootstrap interval for p: {amdahl['ci95_bootstrap_note']}.")
-    sharp = report.get("until_ci")
-    if sharp is not None:
-        verdict = "reached" if sharp["reached"] else "NOT reached"
-        sentences.append(
-            f"--until-ci {sharp['target']:g}: {verdict} after {sharp['repeats']} repeat(s) "
-            f"(at most {sharp['max_repeats']}); {sharp['line'].split(': ', 1)[1]}."
-        )
-    usl = report.get("usl")
-    if usl is None:
-        if report.get("usl_reason"):
-            sentences.append(f"No Universal Scalability Law fit: {report['usl_reason']}.")
-        return sentences
-    peak = (
-        f"peak at N* = {usl['n_star']:.1f} workers, speedup {usl['peak_speedup']:.2f}"
-        if usl["n_star"] is not None
-        else "no peak (beta = 0: the speedup only rises)"
+def render_table(report: dict[str, Any]) -> Table:
+    """The per-worker table for a terminal of 80 columns; oversubscribed rows in yellow, contended
+    magenta.
+
+    Cut headers ("worke…") read worse than narrow ones, so each header word gets a line of
+    its own, there are no vertical rules, and the cells hold bare numbers: the failed runs'
+    ids and the oversubscription are in the sentences printed below the table.
+    """
+    headers, rows = _table(report, detailed=False)
+    oversubscribed = any(point["oversubscribed"] for point in report["points"])
+    table = terminal_table(
+        f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}",
+        caption=f"yellow: w x cores above the host's {report['host']['cpus']} CPUs"
+        if oversubscribed
+        else None,
     )
-    intervals = ""
-    if usl["alpha_ci95"] and usl["beta_ci95"]:
-        intervals = (
-            f" (95% {usl['alpha_ci95'][0]:.3g}-{usl['alpha_ci95'][1]:.3g} and "
-            f"{usl['beta_ci95'][0]:.3g}-{usl['beta_ci95'][1]:.3g})"
-        )
-    sentences.append(
-        f"Universal Scalability Law on every run: contention alpha = {usl['alpha']:.3g}, "
-        f"coherency beta = {usl['beta']:.3g}{intervals}; {peak}. The data support "
-        f"{'USL' if report['law'] == 'usl' else 'Amdahl'}: {usl['law_reason']}."
-    )
-    return sentences
+    for header in headers:
+        table.add_column(header.replace(" ", "\n"), justify="right")
+    for point, row in zip(report["points"], rows, strict=True):
+        style = "yellow" if point["oversubscribed"] else "magenta" if point["contended"] else None
+        table.add_row(*row, style=style)
+    return table
 
 
-def _interval_markdown(report: dict[str, Any]) -> list[str]:
+def render_plot(report: dict[str, Any]) -> bytes:
+    """speedup.png: the ideal S = w, then PLOT_LAYERS in their order."""
+    # The model's curve reaches past the measured points; the fits are drawn as far.
+    model = report.get("model")
+    predicted = model["predictions"][-1]["workers"] if model else 1
+    plot = SpeedupPlot(max(predicted, *(p["workers"] for p in report["points"])))
+    for layer in PLOT_LAYERS:
+        layer(plot, report)
+    return plot.png(report["metric"], f"K-Means speedup, sweep {report['sweep_id']}")
+
+
+# --- report.md -------------------------------------------------------------------------
+
+
+def _heading(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [f"# Scaling of sweep `{report['sweep_id']}`", ""]
+
+
+def _introduction(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    metric = report["metric"]
+    host = report["host"]
+    return [
+        f"Timed metric: `{metric}`, {_METRIC_WORDS[metric]}. Speedup S(w) = T(1) / T(w) "
+        f"from the medians over repeats; efficiency S(w) / w; Karp-Flatt e is the serial "
+        f"fraction measured at each worker count. Host: {host['cpus']} CPUs, "
+        f"{host['mem_bytes'] / 2**30:.1f} GiB. Runs: {report['runs']['ok']} ok, "
+        f"{report['runs']['failed']} failed.",
+        "",
+    ]
+
+
+def _timings(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [*markdown_table(*_table(report)), ""]
+
+
+def _summary(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [line for sentence in summary_sentences(report) for line in (sentence, "")]
+
+
+def _anatomy(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    known = [p for p in report["points"] if p.get("anatomy")]
+    if not known:
+        return []
+    headers = [
+        "workers",
+        "load",
+        "caching",
+        "init",
+        "iterations",
+        "median iteration",
+        "summary",
+        "driver-only in fit",
+        "scheduler delay in fit",
+        "executor CPU / run time",
+        "in iterations",
+        "other CPUs busy",
+        "contended",
+    ]
+    rows = []
+    for p in known:
+        a = p["anatomy"]
+        phases = a["phases_s"]
+        ratio = a["executor_cpu_ratio"]
+        rows.append(
+            [
+                str(p["workers"]),
+                *(_number(phases[name], 2) for name in ("load", "caching", "init", "iterations")),
+                _number(a["median_iteration_s"], 3),
+                _number(phases["summary"], 2),
+                _number(a["fit_driver_only_s"], 2),
+                _number(a["fit_scheduler_delay_s"], 2),
+                "n/a" if ratio is None else f"{ratio:.0%}",
+                "n/a" if a["iterations_cpu_ratio"] is None else f"{a['iterations_cpu_ratio']:.0%}",
+                _number(p["median_other_cpus"], 2),
+                "yes" if p["contended"] else "no",
+            ]
+        )
+    return [
+        "Where the time went (medians over repeats, seconds; from Spark's job, stage and "
+        "task data of each run):",
+        "",
+        *markdown_table(headers, rows),
+        "",
+    ]
+
+
+def _applications(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    known = [app for app in report.get("applications", []) if app["application_id"]]
+    if not known:
+        return []
+    lines = [
+        "Spark's own record of each run (its jobs, stages, tasks and settings) is on Spark's "
+        f"History Server while `sparksweep history {sweep_dir}` serves this sweep's event "
+        "logs:",
+        "",
+    ]
+    for app in known:
+        text = f"- {app['run_id']} ({app['status']}): "
+        if app["event_log"]:
+            text += f"[{app['application_id']}]({application_page(app['application_id'])})"
+        else:
+            # Without a finished log (the driver was killed) the server has no page for it.
+            text += f"{app['application_id']}, no event log kept"
+        lines.append(text)
+    return [*lines, ""]
+
+
+def _intervals(report: dict[str, Any], sweep_dir: Path) -> list[str]:
     rows = [p for p in report["points"] if p.get("interval")]
     if not rows:
         return []
@@ -178,58 +249,7 @@ def _interval_markdown(report: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def model_sentences(report: dict[str, Any]) -> list[str]:
-    """The model's answer in words: the largest predicted count, its range, what caps it."""
-    model = report.get("model")
-    if model is None:
-        reason = report.get("model_reason")
-        return [f"No model beyond the measured points: {reason}."] if reason else []
-    rows = model["predictions"]
-    target = rows[-1]
-    measured = [row["workers"] for row in rows if row["measured"]]
-    cap = model["partition_cap"][str(target["workers"])]
-    since = min(int(w) for w, value in model["partition_cap"].items() if value == cap)
-    upper = min(target["critical_path_speedup"], target["perfect_parallel_speedup"])
-    base = f"w={model['base_workers']}" + (" (contended)" if model["base_contended"] else "")
-    sentences = [
-        f"Model (a replay of the {base} runs' recorded tasks, each executor with cores of its "
-        f"own): at {target['workers']} workers the fit would take about "
-        f"{target['fit_s']:.1f} s (S = {target['speedup']:.2f}, between "
-        f"{target['pessimistic_speedup']:.2f} with tasks as slow as the slowest measured point "
-        f"made them, and {upper:.2f}, which no schedule beats), if tasks run as fast as at "
-        f"{base}; measured up to w={max(measured, default=0)}; the {model['partitions']} "
-        f"partitions cap the iterations' speedup at {cap:.3g} from w = {since}."
-    ]
-    worst = model["self_check_max_error"]
-    if worst is not None:
-        verdict = "within" if worst <= model["self_check_limit"] else "NOT within"
-        sentences.append(
-            f"Self-check: each run replayed at its own count is {verdict} "
-            f"{model['self_check_limit']:.0%} of its fit_s (worst {worst:.1%})."
-        )
-    if not model["cross_check"]:
-        sentences.append(
-            "No cross-check: it needs an uncontended worker count to predict the others from."
-        )
-    misses = [row for row in model["cross_check"] if row["missed"]]
-    if model["cross_check"]:
-        largest = max(model["cross_check"], key=lambda row: abs(row["error"] or 0))
-        text = (
-            f"Cross-check: predicted from another worker count's runs, the model missed by "
-            f"{largest['error']:+.0%} at worst ({largest['from']} to {largest['to']})"
-        )
-        if misses:
-            parts = Counter(row["missed"] for row in misses).most_common()
-            text += (
-                f"; {len(misses)} of {len(model['cross_check'])} predictions missed by more "
-                f"than {model['cross_check_margin']:.0%}, in "
-                + _join([f"{part} ({count})" for part, count in parts])
-            )
-        sentences.append(text + ".")
-    return sentences
-
-
-def _model_markdown(report: dict[str, Any]) -> list[str]:
+def _model(report: dict[str, Any], sweep_dir: Path) -> list[str]:
     model = report.get("model")
     if model is None:
         return []
@@ -312,292 +332,62 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1%}"
 
 
-def render_markdown(report: dict[str, Any], sweep_dir: Path | None = None) -> str:
-    """report.md: the per-worker table and the summary sentences, for a person to read.
-
-    sweep_dir is the folder the report is written into, named in the command that serves
-    the runs' event logs (results/<sweep_id> when not given).
-    """
-    metric = report["metric"]
-    host = report["host"]
-    headers, rows = _table(report)
-    lines = [
-        f"# Scaling of sweep `{report['sweep_id']}`",
-        "",
-        f"Timed metric: `{metric}`, {_METRIC_WORDS[metric]}. Speedup S(w) = T(1) / T(w) "
-        f"from the medians over repeats; efficiency S(w) / w; Karp-Flatt e is the serial "
-        f"fraction measured at each worker count. Host: {host['cpus']} CPUs, "
-        f"{host['mem_bytes'] / 2**30:.1f} GiB. Runs: {report['runs']['ok']} ok, "
-        f"{report['runs']['failed']} failed.",
-        "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---:" for _ in headers) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-        "",
-        *(line for sentence in summary_sentences(report) for line in (sentence, "")),
-        *_interval_markdown(report),
-        *_anatomy_markdown(report["points"]),
-        *_applications_markdown(
-            report.get("applications", []), sweep_dir or Path("results", report["sweep_id"])
-        ),
-        *_model_markdown(report),
-        "![speedup](speedup.png)",
-        "",
-        f"Generated {report['generated_at']}.",
-        "",
-    ]
-    return "\n".join(lines)
+def _plot(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return ["![speedup](speedup.png)", ""]
 
 
-def render_table(report: dict[str, Any]) -> Table:
-    """The per-worker table for a terminal of 80 columns; oversubscribed rows in yellow, contended
-    magenta.
-
-    Cut headers ("worke…") read worse than narrow ones, so each header word gets a line of
-    its own, there are no vertical rules, and the cells hold bare numbers: the failed runs'
-    ids and the oversubscription are in the sentences printed below the table.
-    """
-    headers, rows = _table(report, detailed=False)
-    oversubscribed = any(point["oversubscribed"] for point in report["points"])
-    table = Table(
-        title=f"sweep {report['sweep_id']}: medians over repeats, speedup of {report['metric']}",
-        caption=f"yellow: w x cores above the host's {report['host']['cpus']} CPUs"
-        if oversubscribed
-        else None,
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 1, 0, 0),
-    )
-    for header in headers:
-        table.add_column(header.replace(" ", "\n"), justify="right")
-    for point, row in zip(report["points"], rows, strict=True):
-        style = "yellow" if point["oversubscribed"] else "magenta" if point["contended"] else None
-        table.add_row(*row, style=style)
-    return table
+def _generated(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+    return [f"Generated {report['generated_at']}.", ""]
 
 
-def render_plot(report: dict[str, Any]) -> bytes:
-    """speedup.png: measured speedups, the ideal S = w and an Amdahl curve per timing."""
-    # A bare Figure on the Agg canvas: no pyplot global state, no display needed.
-    figure = Figure(figsize=(7, 5), dpi=100)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    points = report["points"]
-    max_w = max(p["workers"] for p in points)
-    axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey", label="ideal S = w")
+MARKDOWN_SECTIONS: tuple[Section, ...] = (
+    _heading,
+    _introduction,
+    _timings,
+    _summary,
+    _intervals,
+    _anatomy,
+    _applications,
+    _model,
+    _plot,
+    _generated,
+)
 
-    # The headline metric's points carry the markers for oversubscribed and contended;
-    # the other timings are drawn as plain points with their own fitted curves.
-    w = np.linspace(1, max_w, 200)
-    other_metric = "total_s" if report["metric"] == "fit_s" else "fit_s"
-    series = [
-        (report["metric"], report["amdahl"], "tab:blue", lambda p: p[f"median_{report['metric']}"]),
-        (
-            other_metric,
-            report.get("amdahl_total") if other_metric == "total_s" else None,
-            "tab:green",
-            lambda p: p[f"median_{other_metric}"],
-        ),
-        (
-            "iterations",
-            report.get("amdahl_iterations"),
-            "tab:purple",
-            lambda p: (p.get("anatomy") or {}).get("phases_s", {}).get("iterations"),
-        ),
-    ]
-    base = next((p for p in points if p["workers"] == 1), None)
-    for index, (name, amdahl, color, time_of) in enumerate(series):
-        if amdahl is not None:
-            lo, hi = amdahl["ci95"] or (None, None)
-            ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
-            axes.plot(
-                w,
-                amdahl_speedup(w, amdahl["parallel_fraction"]),
-                color=color,
-                linestyle="-" if index == 0 else ":",
-                label=f"Amdahl fit on {name}, p = {amdahl['parallel_fraction']:.3f}{ci}",
-            )
-        if index == 0 or base is None or not time_of(base):
-            continue
-        shown = [p for p in points if time_of(p)]
-        axes.plot(
-            [p["workers"] for p in shown],
-            [time_of(base) / time_of(p) for p in shown],
-            linestyle="none",
-            marker="s",
-            markersize=5,
-            color=color,
-            label=f"measured {name}",
-            zorder=2,
-        )
-    usl = report.get("usl")
-    if usl is not None:
-        axes.plot(
-            w,
-            usl_speedup(w, usl["alpha"], usl["beta"]),
-            color="tab:brown",
-            linestyle="-.",
-            label=f"USL fit, alpha = {usl['alpha']:.3g}, beta = {usl['beta']:.3g}",
-        )
-    quiet = report.get("amdahl_uncontended")
-    if quiet is not None:
-        axes.plot(
-            w,
-            amdahl_speedup(w, quiet["parallel_fraction"]),
-            color="tab:orange",
-            linestyle="--",
-            label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
-        )
 
-    model = report.get("model")
-    if model is not None:
-        rows = model["predictions"]
-        max_w = max(max_w, rows[-1]["workers"])
-        xs = [row["workers"] for row in rows]
-        axes.fill_between(
-            xs,
-            [row["speedup"] for row in rows],
-            [min(row["critical_path_speedup"], row["perfect_parallel_speedup"]) for row in rows],
-            color="tab:cyan",
-            alpha=0.15,
-            label="model: up to what no schedule beats",
-        )
-        axes.plot(
-            xs,
-            [row["speedup"] for row in rows],
-            color="tab:cyan",
-            marker=".",
-            label=f"model: replay of the w={model['base_workers']} runs' tasks",
-        )
-        axes.plot(
-            xs,
-            [row["pessimistic_speedup"] for row in rows],
-            color="tab:cyan",
-            linestyle=":",
-            label="model: tasks as slow as at the slowest point",
-        )
-        axes.plot([1, max_w], [1, max_w], linestyle="--", color="grey")
+# --- the summary sentences -------------------------------------------------------------
 
-    measured = [p for p in points if p["speedup"] is not None]
-    for kind, marker, color, label in (
-        ("plain", "o", "black", f"measured {report['metric']} (median over repeats)"),
-        ("contended", "D", "tab:orange", "contended: the run shared its CPUs"),
-        (
-            "oversubscribed",
-            "X",
-            "tab:red",
-            f"oversubscribed: w x cores > {report['host']['cpus']} CPUs",
-        ),
+
+def _speedup_note(report: dict[str, Any]) -> list[str]:
+    return [report["speedup_note"]] if report["speedup_note"] else []
+
+
+def _headline_fit(report: dict[str, Any]) -> list[str]:
+    sentences = _fit_sentences(report["amdahl"], report["amdahl_reason"], report["metric"])
+    contended = report.get("contended_workers") or []
+    if (
+        contended
+        and report["amdahl"] is not None
+        and set(contended) & set(report["amdahl"]["workers"])
     ):
-        chosen = [p for p in measured if _plot_kind(p) == kind]
-        if chosen:
-            axes.plot(
-                [p["workers"] for p in chosen],
-                [p["speedup"] for p in chosen],
-                linestyle="none",
-                marker=marker,
-                markersize=8,
-                color=color,
-                label=label,
-                zorder=3,
-            )
-    if report["speedup_note"]:
-        axes.text(
-            0.97,
-            0.05,
-            textwrap.fill(report["speedup_note"], 45),
-            transform=axes.transAxes,
-            ha="right",
-            va="bottom",
-            bbox={"facecolor": "white", "edgecolor": "grey"},
-        )
-
-    axes.set_xlabel("workers w")
-    axes.set_ylabel(f"speedup S(w) = T(1) / T(w) of {report['metric']}")
-    axes.set_title(f"K-Means speedup, sweep {report['sweep_id']}")
-    axes.set_xticks(range(1, max_w + 1))
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize="small")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+        sentences[0] = "Contended — " + sentences[0]
+    return sentences
 
 
-def _plot_kind(point: dict[str, Any]) -> str:
-    if point["oversubscribed"]:
-        return "oversubscribed"
-    return "contended" if point.get("contended") else "plain"
-
-
-def _anatomy_markdown(points: Sequence[dict[str, Any]]) -> list[str]:
-    rows = [p for p in points if p.get("anatomy")]
-    if not rows:
+def _total_fit(report: dict[str, Any]) -> list[str]:
+    # On total_s the headline fit is this one already.
+    if report["metric"] == "total_s":
         return []
-    headers = [
-        "workers",
-        "load",
-        "caching",
-        "init",
-        "iterations",
-        "median iteration",
-        "summary",
-        "driver-only in fit",
-        "scheduler delay in fit",
-        "executor CPU / run time",
-        "in iterations",
-        "other CPUs busy",
-        "contended",
-    ]
-    lines = [
-        "Where the time went (medians over repeats, seconds; from Spark's job, stage and "
-        "task data of each run):",
-        "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "|".join("---:" for _ in headers) + "|",
-    ]
-    for p in rows:
-        a = p["anatomy"]
-        phases = a["phases_s"]
-        ratio = a["executor_cpu_ratio"]
-        cells = [
-            str(p["workers"]),
-            *(_number(phases[name], 2) for name in ("load", "caching", "init", "iterations")),
-            _number(a["median_iteration_s"], 3),
-            _number(phases["summary"], 2),
-            _number(a["fit_driver_only_s"], 2),
-            _number(a["fit_scheduler_delay_s"], 2),
-            "n/a" if ratio is None else f"{ratio:.0%}",
-            "n/a" if a["iterations_cpu_ratio"] is None else f"{a['iterations_cpu_ratio']:.0%}",
-            _number(p["median_other_cpus"], 2),
-            "yes" if p["contended"] else "no",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, ""]
+    return _fit_sentences(report["amdahl_total"], report["amdahl_total_reason"], "total_s")
 
 
-def _applications_markdown(applications: Sequence[dict[str, Any]], sweep_dir: Path) -> list[str]:
-    known = [app for app in applications if app["application_id"]]
-    if not known:
+def _iterations_fit(report: dict[str, Any]) -> list[str]:
+    if report.get("amdahl_iterations") is None:
         return []
-    lines = [
-        "Spark's own record of each run (its jobs, stages, tasks and settings) is on Spark's "
-        f"History Server while `sparksweep history {sweep_dir}` serves this sweep's event "
-        "logs:",
-        "",
-    ]
-    for app in known:
-        text = f"- {app['run_id']} ({app['status']}): "
-        if app["event_log"]:
-            text += f"[{app['application_id']}]({application_page(app['application_id'])})"
-        else:
-            # Without a finished log (the driver was killed) the server has no page for it.
-            text += f"{app['application_id']}, no event log kept"
-        lines.append(text)
-    return [*lines, ""]
+    return _fit_sentences(report["amdahl_iterations"], None, "the iterations phase")
 
 
-def _anatomy_sentences(points: Sequence[dict[str, Any]]) -> list[str]:
-    rows = [p for p in points if p.get("anatomy") and p["median_fit_s"]]
+def _anatomy_sentences(report: dict[str, Any]) -> list[str]:
+    rows = [p for p in report["points"] if p.get("anatomy") and p["median_fit_s"]]
     if not rows:
         return []
     sentences = []
@@ -656,6 +446,302 @@ def _contention_sentences(report: dict[str, Any]) -> list[str]:
             f"No fit on the uncontended points alone: {report['amdahl_uncontended_reason']}."
         )
     return sentences
+
+
+def _decomposition_sentence(report: dict[str, Any]) -> list[str]:
+    # analysis.py words this one, and report.json keeps it with the rows it sums up.
+    return [report["decomposition"]["sentence"]] if report.get("decomposition") else []
+
+
+def _uncertainty_sentences(report: dict[str, Any]) -> list[str]:
+    """The headline fit's bootstrap interval, USL beside Amdahl, and which law to trust."""
+    sentences = []
+    amdahl = report.get("amdahl")
+    if amdahl and amdahl.get("ci95_bootstrap"):
+        low, high = amdahl["ci95_bootstrap"]
+        sentences.append(
+            f"Bootstrap over the runs ({amdahl['bootstrap_resamples']} resamples, seed "
+            f"{amdahl['bootstrap_seed']}): p between {low:.3f} and {high:.3f} (95%)."
+        )
+    elif amdahl and amdahl.get("ci95_bootstrap_note"):
+        sentences.append(f"No bootstrap interval for p: {amdahl['ci95_bootstrap_note']}.")
+    sharp = report.get("until_ci")
+    if sharp is not None:
+        verdict = "reached" if sharp["reached"] else "NOT reached"
+        sentences.append(
+            f"--until-ci {sharp['target']:g}: {verdict} after {sharp['repeats']} repeat(s) "
+            f"(at most {sharp['max_repeats']}); {sharp['line'].split(': ', 1)[1]}."
+        )
+    usl = report.get("usl")
+    if usl is None:
+        if report.get("usl_reason"):
+            sentences.append(f"No Universal Scalability Law fit: {report['usl_reason']}.")
+        return sentences
+    peak = (
+        f"peak at N* = {usl['n_star']:.1f} workers, speedup {usl['peak_speedup']:.2f}"
+        if usl["n_star"] is not None
+        else "no peak (beta = 0: the speedup only rises)"
+    )
+    intervals = ""
+    if usl["alpha_ci95"] and usl["beta_ci95"]:
+        intervals = (
+            f" (95% {usl['alpha_ci95'][0]:.3g}-{usl['alpha_ci95'][1]:.3g} and "
+            f"{usl['beta_ci95'][0]:.3g}-{usl['beta_ci95'][1]:.3g})"
+        )
+    sentences.append(
+        f"Universal Scalability Law on every run: contention alpha = {usl['alpha']:.3g}, "
+        f"coherency beta = {usl['beta']:.3g}{intervals}; {peak}. The data support "
+        f"{'USL' if report['law'] == 'usl' else 'Amdahl'}: {usl['law_reason']}."
+    )
+    return sentences
+
+
+def _model_sentences(report: dict[str, Any]) -> list[str]:
+    """The model's answer in words: the largest predicted count, its range, what caps it."""
+    model = report.get("model")
+    if model is None:
+        reason = report.get("model_reason")
+        return [f"No model beyond the measured points: {reason}."] if reason else []
+    rows = model["predictions"]
+    target = rows[-1]
+    measured = [row["workers"] for row in rows if row["measured"]]
+    cap = model["partition_cap"][str(target["workers"])]
+    since = min(int(w) for w, value in model["partition_cap"].items() if value == cap)
+    upper = min(target["critical_path_speedup"], target["perfect_parallel_speedup"])
+    base = f"w={model['base_workers']}" + (" (contended)" if model["base_contended"] else "")
+    sentences = [
+        f"Model (a replay of the {base} runs' recorded tasks, each executor with cores of its "
+        f"own): at {target['workers']} workers the fit would take about "
+        f"{target['fit_s']:.1f} s (S = {target['speedup']:.2f}, between "
+        f"{target['pessimistic_speedup']:.2f} with tasks as slow as the slowest measured point "
+        f"made them, and {upper:.2f}, which no schedule beats), if tasks run as fast as at "
+        f"{base}; measured up to w={max(measured, default=0)}; the {model['partitions']} "
+        f"partitions cap the iterations' speedup at {cap:.3g} from w = {since}."
+    ]
+    worst = model["self_check_max_error"]
+    if worst is not None:
+        verdict = "within" if worst <= model["self_check_limit"] else "NOT within"
+        sentences.append(
+            f"Self-check: each run replayed at its own count is {verdict} "
+            f"{model['self_check_limit']:.0%} of its fit_s (worst {worst:.1%})."
+        )
+    if not model["cross_check"]:
+        sentences.append(
+            "No cross-check: it needs an uncontended worker count to predict the others from."
+        )
+    misses = [row for row in model["cross_check"] if row["missed"]]
+    if model["cross_check"]:
+        largest = max(model["cross_check"], key=lambda row: abs(row["error"] or 0))
+        text = (
+            f"Cross-check: predicted from another worker count's runs, the model missed by "
+            f"{largest['error']:+.0%} at worst ({largest['from']} to {largest['to']})"
+        )
+        if misses:
+            parts = Counter(row["missed"] for row in misses).most_common()
+            text += (
+                f"; {len(misses)} of {len(model['cross_check'])} predictions missed by more "
+                f"than {model['cross_check_margin']:.0%}, in "
+                + _join([f"{part} ({count})" for part, count in parts])
+            )
+        sentences.append(text + ".")
+    return sentences
+
+
+def _oversubscription_sentence(report: dict[str, Any]) -> list[str]:
+    oversubscribed = [p for p in report["points"] if p["oversubscribed"]]
+    if not oversubscribed:
+        return []
+    counts = _join([str(p["workers"]) for p in oversubscribed])
+    cores = _join([str(p["cores"]) for p in oversubscribed])
+    return [
+        f"At {counts} workers the sweep asks for {cores} cores but the host has "
+        f"{report['host']['cpus']} CPUs: speedups there measure contention for the CPUs, "
+        "not scaling, and the Amdahl fit includes those points."
+    ]
+
+
+def _failed_runs_sentence(report: dict[str, Any]) -> list[str]:
+    failed = [run["run_id"] for p in report["points"] for run in p["failed_runs"]]
+    return [f"Failed runs, left out of the timings: {', '.join(failed)}."] if failed else []
+
+
+SUMMARY: tuple[SummaryPart, ...] = (
+    _speedup_note,
+    _headline_fit,
+    _total_fit,
+    _iterations_fit,
+    _anatomy_sentences,
+    _contention_sentences,
+    _decomposition_sentence,
+    _uncertainty_sentences,
+    _model_sentences,
+    _oversubscription_sentence,
+    _failed_runs_sentence,
+)
+
+
+# --- speedup.png -----------------------------------------------------------------------
+
+
+def _timing_fits(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    """An Amdahl curve per fitted timing, and the other timings' measured speedups.
+
+    The headline metric's measured points are _measured_points', with the markers for
+    oversubscribed and contended; the other timings are drawn as plain points.
+    """
+    points = report["points"]
+    other_metric = "total_s" if report["metric"] == "fit_s" else "fit_s"
+    series = [
+        (report["metric"], report["amdahl"], "tab:blue", lambda p: p[f"median_{report['metric']}"]),
+        (
+            other_metric,
+            report.get("amdahl_total") if other_metric == "total_s" else None,
+            "tab:green",
+            lambda p: p[f"median_{other_metric}"],
+        ),
+        (
+            "iterations",
+            report.get("amdahl_iterations"),
+            "tab:purple",
+            lambda p: (p.get("anatomy") or {}).get("phases_s", {}).get("iterations"),
+        ),
+    ]
+    base = next((p for p in points if p["workers"] == 1), None)
+    for index, (name, amdahl, color, time_of) in enumerate(series):
+        if amdahl is not None:
+            lo, hi = amdahl["ci95"] or (None, None)
+            ci = f", 95% CI {lo:.3f}-{hi:.3f}" if lo is not None else ""
+            plot.amdahl(
+                amdahl["parallel_fraction"],
+                color=color,
+                linestyle="-" if index == 0 else ":",
+                label=f"Amdahl fit on {name}, p = {amdahl['parallel_fraction']:.3f}{ci}",
+            )
+        if index == 0 or base is None or not time_of(base):
+            continue
+        shown = [p for p in points if time_of(p)]
+        plot.measured(
+            [p["workers"] for p in shown],
+            [time_of(base) / time_of(p) for p in shown],
+            marker="s",
+            markersize=5,
+            color=color,
+            label=f"measured {name}",
+            zorder=2,
+        )
+
+
+def _uncontended_fit(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    quiet = report.get("amdahl_uncontended")
+    if quiet is not None:
+        plot.amdahl(
+            quiet["parallel_fraction"],
+            color="tab:orange",
+            linestyle="--",
+            label=f"fit on uncontended points, p = {quiet['parallel_fraction']:.3f}",
+        )
+
+
+def _measured_points(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    measured = [p for p in report["points"] if p["speedup"] is not None]
+    for kind, marker, color, label in (
+        ("plain", "o", "black", f"measured {report['metric']} (median over repeats)"),
+        ("contended", "D", "tab:orange", "contended: the run shared its CPUs"),
+        (
+            "oversubscribed",
+            "X",
+            "tab:red",
+            f"oversubscribed: w x cores > {report['host']['cpus']} CPUs",
+        ),
+    ):
+        chosen = [p for p in measured if _plot_kind(p) == kind]
+        if chosen:
+            plot.measured(
+                [p["workers"] for p in chosen],
+                [p["speedup"] for p in chosen],
+                marker=marker,
+                markersize=8,
+                color=color,
+                label=label,
+                zorder=3,
+            )
+
+
+def _usl_fit(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    usl = report.get("usl")
+    if usl is None:
+        return
+    w = np.linspace(1, plot.max_w, 200)
+    plot.axes.plot(
+        w,
+        usl_speedup(w, usl["alpha"], usl["beta"]),
+        color="tab:brown",
+        linestyle="-.",
+        label=f"USL fit, alpha = {usl['alpha']:.3g}, beta = {usl['beta']:.3g}",
+    )
+
+
+def _model_curve(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    """The replay's curve, its band up to what no schedule beats, and the slow-task curve."""
+    model = report.get("model")
+    if model is None:
+        return
+    rows = model["predictions"]
+    xs = [row["workers"] for row in rows]
+    plot.axes.fill_between(
+        xs,
+        [row["speedup"] for row in rows],
+        [min(row["critical_path_speedup"], row["perfect_parallel_speedup"]) for row in rows],
+        color="tab:cyan",
+        alpha=0.15,
+        label="model: up to what no schedule beats",
+    )
+    plot.axes.plot(
+        xs,
+        [row["speedup"] for row in rows],
+        color="tab:cyan",
+        marker=".",
+        label=f"model: replay of the w={model['base_workers']} runs' tasks",
+    )
+    plot.axes.plot(
+        xs,
+        [row["pessimistic_speedup"] for row in rows],
+        color="tab:cyan",
+        linestyle=":",
+        label="model: tasks as slow as at the slowest point",
+    )
+
+
+def _plot_kind(point: dict[str, Any]) -> str:
+    if point["oversubscribed"]:
+        return "oversubscribed"
+    return "contended" if point.get("contended") else "plain"
+
+
+def _speedup_note_box(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+    if report["speedup_note"]:
+        plot.axes.text(
+            0.97,
+            0.05,
+            textwrap.fill(report["speedup_note"], 45),
+            transform=plot.axes.transAxes,
+            ha="right",
+            va="bottom",
+            bbox={"facecolor": "white", "edgecolor": "grey"},
+        )
+
+
+PLOT_LAYERS: tuple[PlotLayer, ...] = (
+    _timing_fits,
+    _usl_fit,
+    _uncontended_fit,
+    _model_curve,
+    _measured_points,
+    _speedup_note_box,
+)
+
+
+# --- helpers ---------------------------------------------------------------------------
 
 
 def _fit_sentences(amdahl: dict[str, Any] | None, reason: str | None, metric: str) -> list[str]:

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from sparksweep import report as report_module
 from sparksweep.analysis import build_report
 from sparksweep.errors import ResultsError
+from sparksweep.render import SpeedupPlot
 from sparksweep.report import (
     failed_run_lines,
     render_markdown,
+    render_plot,
     render_table,
     summary_sentences,
     write_report,
@@ -136,6 +139,39 @@ def test_a_quiet_sweep_says_no_point_is_contended() -> None:
     report = build_report(runs)
     assert report["contended_workers"] == []
     assert any(s.startswith("No point is contended") for s in summary_sentences(report))
+
+
+def test_a_part_added_to_its_tuple_is_rendered_in_its_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def section(report: dict[str, Any], sweep_dir: Path) -> list[str]:
+        return [f"## Beyond the {len(report['points'])} measured points", ""]
+
+    drawn: list[str] = []
+
+    def layer(plot: SpeedupPlot, report: dict[str, Any]) -> None:
+        # Drawn last: every other line is on the axes already.
+        drawn.extend(line.get_label() for line in plot.axes.get_lines())
+
+    sections = report_module.MARKDOWN_SECTIONS
+    # Before the plot's image and the date, the last two sections.
+    monkeypatch.setattr(
+        report_module, "MARKDOWN_SECTIONS", (*sections[:-2], section, *sections[-2:])
+    )
+    monkeypatch.setattr(
+        report_module, "SUMMARY", (*report_module.SUMMARY, lambda report: ["One more."])
+    )
+    monkeypatch.setattr(report_module, "PLOT_LAYERS", (*report_module.PLOT_LAYERS, layer))
+    report = build_report(load_runs(FIXTURES / "good"))
+
+    markdown = render_markdown(report)
+    render_plot(report)
+
+    assert summary_sentences(report)[-1] == "One more."
+    assert "One more.\n\n" in markdown
+    assert "|\n\n## Beyond the 4 measured points\n\n![speedup]" in markdown
+    assert drawn[0] == "ideal S = w"
+    assert "measured fit_s (median over repeats)" in drawn
 
 
 # --- the terminal ----------------------------------------------------------------------
