@@ -37,11 +37,11 @@ from typing import Any
 import numpy as np
 
 from sparksweep import eventlog
-from sparksweep.errors import ResultsError
+from sparksweep.errors import ResultsError, SparksweepError
 from sparksweep.eventlog import Application, Stage
 from sparksweep.job.anatomy import split
 from sparksweep.job.kmeans import FIT_GROUP, LOAD_GROUP
-from sparksweep.replay import PLACEMENTS, Replay, replay
+from sparksweep.replay import PLACEMENTS, Replay, Transform, replay
 from sparksweep.results import load_runs
 
 # A self-check that misses a run's own fit_s by more than this fails the model's promise.
@@ -70,6 +70,20 @@ class Source:
     @property
     def workers(self) -> int:
         return self.run["workers"] if self.run else self.app.executor_count
+
+    @property
+    def rows(self) -> int | None:
+        """The run's data set rows; None for another application or without its run JSON."""
+        if self.run and self.run.get("dataset") and self.run["dataset"].get("rows"):
+            return int(self.run["dataset"]["rows"])
+        return None
+
+    @property
+    def host_cpus(self) -> int | None:
+        """The CPUs of the host the run was measured on, when its run JSON says."""
+        if self.run and self.run.get("host") and self.run["host"].get("cpus"):
+            return int(self.run["host"]["cpus"])
+        return None
 
     @property
     def partitions(self) -> int:
@@ -120,26 +134,87 @@ def load(path: Path) -> Source:
     return Source(app, _run_beside(path, app.id))
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What `sparksweep predict` asks beyond worker counts: rows, partitions, the host."""
+
+    scale: float | None = None
+    rows: int | None = None
+    partitions: int | None = None
+    host_cpus: int | None = None
+
+
+NO_SHAPE = Shape()
+
+
+def transform_for(source: Source, shape: Shape, cores: int) -> Transform | None:
+    """The replay's Transform for a Shape; SparksweepError (one line) for one it cannot do."""
+    if shape == NO_SHAPE:
+        return None
+    if shape.scale is not None and not shape.scale > 0:
+        raise SparksweepError(f"--scale {shape.scale:g}: the rows' factor must be above 0")
+    for flag, value in (("--rows", shape.rows), ("--partitions", shape.partitions)):
+        if value is not None and value < 1:
+            raise SparksweepError(f"{flag} {value}: must be at least 1")
+        if value is not None and not source.ours:
+            raise SparksweepError(
+                f"{flag} needs a run of ours (a k-means fit); {source.label} is not: "
+                "use --scale for another application"
+            )
+    if shape.rows is not None and source.rows is None:
+        raise SparksweepError(
+            f"--rows: {source.label} has no run JSON beside it (runs/) to say its rows; use --scale"
+        )
+    if shape.rows is not None and shape.scale is not None:
+        raise SparksweepError("--rows and --scale both set the rows: give one")
+    if shape.host_cpus is not None and shape.host_cpus < cores:
+        raise SparksweepError(f"--host-cpus {shape.host_cpus}: below one worker's {cores} core(s)")
+    scale = shape.scale or 1.0
+    if shape.rows is not None and source.rows:
+        scale = shape.rows / source.rows
+    return Transform(
+        scale=scale,
+        partitions=source.partitions if shape.partitions is not None else None,
+        to_partitions=shape.partitions,
+        host_cpus=shape.host_cpus,
+        # A log without its run's host: the host asked for, so its own count gives it back.
+        own_host_cpus=source.host_cpus or shape.host_cpus,
+    )
+
+
 def predict(
     source: Source,
     workers: Sequence[int],
     cores: int | None = None,
     costs: Costs = NO_COSTS,
+    shape: Shape = NO_SHAPE,
 ) -> list[dict[str, Any]]:
     """One prediction object per worker count (README, `sparksweep predict --json`)."""
     cores = cores or source.app.executor_cores
+    transform = transform_for(source, shape, cores)
     measured = _measured(source)
+    scale = transform.scale if transform else 1.0
+    partitions = (transform.to_partitions if transform else None) or source.partitions
+    # The run measured only itself: not another rows' count, partitions or host.
+    same = (
+        scale == 1.0
+        and partitions == source.partitions
+        and (shape.host_cpus is None or shape.host_cpus == (source.host_cpus or shape.host_cpus))
+    )
     rows = []
     for w in workers:
-        plain = _predicted(source, w, cores, 1.0, costs)
+        plain = _predicted(source, w, cores, 1.0, costs, transform)
         factor = costs.factor_at(w)
-        slow = _predicted(source, w, cores, factor, costs) if factor > 1.0 else plain
-        own = w == source.app.executor_count and cores == source.app.executor_cores
+        slow = _predicted(source, w, cores, factor, costs, transform) if factor > 1.0 else plain
+        own = same and w == source.app.executor_count and cores == source.app.executor_cores
         rows.append(
             {
                 "workers": w,
                 "cores": cores,
-                "partitions": source.partitions,
+                "partitions": partitions,
+                "rows": round(source.rows * scale) if source.rows else None,
+                "scale": scale,
+                "host_cpus": shape.host_cpus,
                 **plain,
                 "measured_app_s": measured["app_s"] if own else None,
                 "measured_fit_s": measured["fit_s"] if own else None,
@@ -252,7 +327,12 @@ def partition_cap(partitions: int, cores: int, workers: int) -> float:
 
 
 def _predicted(
-    source: Source, workers: int, cores: int, factor: float, costs: Costs
+    source: Source,
+    workers: int,
+    cores: int,
+    factor: float,
+    costs: Costs,
+    transform: Transform | None = None,
 ) -> dict[str, Any]:
     """The balanced placement's prediction, with the simulated placement's as its range."""
     slots = workers * cores
@@ -264,6 +344,7 @@ def _predicted(
             task_factor=factor,
             stage_cost=lambda stage, extra: costs.stage_cost(stage, extra, slots),
             placement=placement,
+            transform=transform,
         )
         for placement in PLACEMENTS
     }

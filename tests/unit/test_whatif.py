@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparksweep import whatif
+from sparksweep import eventlog, whatif
 from sparksweep.analysis import add_model, build_report
 from sparksweep.cli import main
 from sparksweep.job.kmeans import FIT_GROUP
@@ -18,9 +18,10 @@ from tests.eventlogs import EventLog, stage_info
 ITERATION = "collectAsMap at KMeans.scala:1"
 
 
-def fit_log(group: str | None = FIT_GROUP) -> EventLog:
+def fit_log(group: str | None = FIT_GROUP, records: int = 0) -> EventLog:
     """One executor of one core. The fit (1.0-8.0): a caching job of two 1 s tasks, then two
-    iterations of two 1 s tasks each, 0.5 s of driver time before each; the app ends at 9."""
+    iterations of two 1 s tasks each, 0.5 s of driver time before each; the app ends at 9.
+    With records, each task read that many rows and ran 0.9 s of its 1 s (0.1 s fixed)."""
     log = EventLog()
     log.executor("1", 1)
     for job, (start, name) in enumerate(
@@ -29,8 +30,16 @@ def fit_log(group: str | None = FIT_GROUP) -> EventLog:
         info = stage_info(job, 2, name=name)
         log.job(job, start, start + 2.0, [info], group=group)
         log.stage(info, start, start + 2.0)
-        log.task(job, 0, "1", start, start + 1.0)
-        log.task(job, 1, "1", start + 1.0, start + 2.0)
+        metrics = (
+            {
+                "Executor Run Time": 900,
+                "Input Metrics": {"Bytes Read": 8 * records, "Records Read": records},
+            }
+            if records
+            else None
+        )
+        log.task(job, 0, "1", start, start + 1.0, metrics=metrics)
+        log.task(job, 1, "1", start + 1.0, start + 2.0, metrics=metrics)
     log.end(9.0)
     return log
 
@@ -181,3 +190,74 @@ def test_two_worker_counts_give_no_usl_fit_and_say_why() -> None:
 
     assert report["usl"] is None and report["law"] == "amdahl"
     assert "three or more" in report["usl_reason"]
+
+
+def test_rows_partitions_and_the_host_are_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = fit_log(records=100).write(tmp_path)
+
+    plain, scaled = (
+        predict_json(path, "--workers", "1,2", *args, capsys=capsys)["predictions"]
+        for args in ([], ["--scale", "2"])
+    )
+
+    assert [(r["rows"], r["scale"], r["partitions"], r["host_cpus"]) for r in plain] == [
+        (None, 1.0, 2, None),
+        (None, 1.0, 2, None),
+    ]
+    # Three jobs of two 1.9 s tasks and the driver's 1.0 s: 12.4 s; not the measured run.
+    assert scaled[0]["fit_s"] == pytest.approx(12.4) and scaled[0]["measured_fit_s"] is None
+    # On two executors one 1.9 s task a job.
+    assert scaled[1]["fit_s"] == pytest.approx(6.7)
+    halves = predict_json(path, "--workers", "1,2", "--partitions", "4", capsys=capsys)
+    # Four tasks of 0.1 + 0.45 s a job: 2.2 s on one executor, 1.1 s on two.
+    assert [r["fit_s"] for r in halves["predictions"]] == pytest.approx([7.6, 4.3])
+    assert halves["predictions"][0]["partitions"] == 4
+
+
+def test_rows_come_from_the_runs_data_set(tmp_path: Path) -> None:
+    source = whatif.Source(
+        eventlog.read(fit_log(records=100).write(tmp_path)),
+        {
+            "run_id": "w1-r1",
+            "workers": 1,
+            "partitions": 2,
+            "dataset": {"rows": 200},
+            "host": {"cpus": 4},
+            "timings": {"fit_s": 7.0},
+        },
+    )
+
+    row = whatif.predict(source, [1], shape=whatif.Shape(rows=400, host_cpus=4))[0]
+
+    assert (row["rows"], row["scale"], row["host_cpus"]) == (400, 2.0, 4)
+    assert row["fit_s"] == pytest.approx(12.4)
+
+
+@pytest.mark.parametrize(
+    ("log", "args", "words"),
+    [
+        ("LOG", ["--scale", "0"], "--scale 0: "),
+        ("LOG", ["--scale", "-1"], "--scale -1: "),
+        ("LOG", ["--rows", "0"], "--rows 0: must be at least 1"),
+        ("LOG", ["--partitions", "0"], "--partitions 0: must be at least 1"),
+        ("OTHER", ["--rows", "10"], "--rows needs a run of ours"),
+        ("OTHER", ["--partitions", "4"], "--partitions needs a run of ours"),
+        ("LOG", ["--rows", "10"], "no run JSON"),
+        ("LOG", ["--host-cpus", "0"], "--host-cpus 0: below one worker's"),
+        ("LOG", ["--cores", "4", "--host-cpus", "2"], "--host-cpus 2: below one worker's 4"),
+    ],
+)
+def test_bad_shapes_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], log: str, args: list[str], words: str
+) -> None:
+    ours, other = tmp_path / "ours", tmp_path / "other"
+    ours.mkdir()
+    other.mkdir()
+    paths = {"LOG": fit_log().write(ours), "OTHER": fit_log(group=None).write(other)}
+
+    assert main(["predict", str(paths[log]), *args]) == 2
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err
