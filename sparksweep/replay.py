@@ -498,7 +498,8 @@ class _Shaper:
         self.computes = computes
         self.rows = row_stages(app)
         own_slots = app.executor_count * max(app.executor_cores // _task_slots(app), 1)
-        own_cpus = transform.own_host_cpus or transform.host_cpus
+        # Without a host asked for, the tasks stay as the recording's host ran them.
+        own_cpus = (transform.own_host_cpus or transform.host_cpus) if transform.host_cpus else None
         self.parts: dict[int, TaskParts] = {}
         # Per stage attempt: its tasks' busy share without a host's stretch.
         self.busy: dict[tuple[int, int], float] = {}

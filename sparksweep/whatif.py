@@ -48,6 +48,8 @@ from sparksweep.results import load_runs
 SELF_CHECK_LIMIT = 0.05
 # A cross-check prediction further off than this names the part that missed.
 CROSS_CHECK_MARGIN = 0.10
+# The partition counts the report's model compares at each worker count.
+PARTITION_CHOICES = (4, 8, 16, 32, 64)
 # The JSON shape of `sparksweep predict --json` (README, "Beyond the measured points").
 PREDICT_VERSION = 1
 
@@ -297,8 +299,17 @@ def cross_check(
             if target.workers == base.workers:
                 continue
             measured = _measured(target)
-            predicted = predict(base, [target.workers], target.app.executor_cores, costs)[0]
+            cores = target.app.executor_cores
+            predicted = predict(base, [target.workers], cores, costs)[0]
             error = _error(predicted["fit_s"], measured["fit_s"])
+            # The same prediction on a host like the target's: its executors and driver on
+            # its CPUs, from the base's own host (replay.py's docstring).
+            host = target.host_cpus if target.host_cpus and target.host_cpus >= cores else None
+            on_host = (
+                predict(base, [target.workers], cores, costs, Shape(host_cpus=host))[0]["fit_s"]
+                if host
+                else None
+            )
             rows.append(
                 {
                     "from": base.label,
@@ -311,6 +322,9 @@ def cross_check(
                     "missed": _missed(base, target, predicted)
                     if error is not None and abs(error) > CROSS_CHECK_MARGIN
                     else None,
+                    "host_cpus": host,
+                    "host_predicted_fit_s": on_host,
+                    "host_error": _error(on_host, measured["fit_s"]),
                 }
             )
     return rows
@@ -601,6 +615,7 @@ def sweep_model(
     checks = [self_check(source) for source in ours]
     crosses = cross_check(ours, contended, costs)
     partitions = base[0].partitions
+    choices = partition_choice(base, workers, cores, costs)
     return {
         "kind": "replay of recorded tasks (a model, not a measurement)",
         "base_workers": base_w,
@@ -629,4 +644,25 @@ def sweep_model(
         ),
         "cross_check": crosses,
         "cross_check_margin": CROSS_CHECK_MARGIN,
+        "cross_check_host_max_error": max(
+            (abs(row["host_error"]) for row in crosses if row["host_error"] is not None),
+            default=None,
+        ),
+        "partition_choice": choices,
     }
+
+
+def partition_choice(
+    base: Sequence[Source], workers: Sequence[int], cores: int, costs: Costs = NO_COSTS
+) -> list[dict[str, Any]]:
+    """Per worker count, the replayed fit_s at each of PARTITION_CHOICES partitions (the
+    median over the base runs, as the report's curve) and the fastest of them: a model."""
+    per_p = {
+        p: [predict(source, workers, cores, costs, Shape(partitions=p)) for source in base]
+        for p in PARTITION_CHOICES
+    }
+    out = []
+    for i, w in enumerate(workers):
+        fits = {str(p): statistics.median(rows[i]["fit_s"] for rows in per_p[p]) for p in per_p}
+        out.append({"workers": w, "fit_s": fits, "fastest": int(min(fits, key=fits.__getitem__))})
+    return out

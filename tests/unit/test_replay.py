@@ -554,3 +554,6 @@ def test_the_own_count_on_its_own_host_gives_back_the_run(tmp_path: Path) -> Non
     # Its tasks were stretched by that host: on a host of 8 CPUs they would have been faster.
     faster = replay.replay(app, 1, 1, transform=replay.Transform(host_cpus=8, own_host_cpus=1))
     assert faster.app_s < 2.4
+    # Its own host alone, with none asked for, changes nothing.
+    same = replay.replay(app, 2, 1, transform=replay.Transform(own_host_cpus=1))
+    assert same.app_s == pytest.approx(replay.replay(app, 2, 1).app_s)

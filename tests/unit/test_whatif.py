@@ -261,3 +261,62 @@ def test_bad_shapes_are_one_line(
 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+def two_executor_log() -> EventLog:
+    """fit_log's jobs on two executors of one core, each job's two tasks at once (1 s)."""
+    log = EventLog(app_id="app-20260101000000-0001")
+    log.executor("1", 1)
+    log.executor("2", 1)
+    metrics = {"Executor Run Time": 900, "Input Metrics": {"Bytes Read": 800, "Records Read": 100}}
+    for job, (start, name) in enumerate(
+        [(1.0, "count at Test.scala:1"), (2.5, ITERATION), (4.0, ITERATION)]
+    ):
+        info = stage_info(job, 2, name=name)
+        log.job(job, start, start + 1.0, [info], group=FIT_GROUP)
+        log.stage(info, start, start + 1.0)
+        log.task(job, 0, "1", start, start + 1.0, metrics=metrics)
+        log.task(job, 1, "2", start, start + 1.0, metrics=metrics)
+    log.end(6.0)
+    return log
+
+
+def test_the_report_model_checks_on_the_measured_host_and_picks_partitions(
+    tmp_path: Path,
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+
+    def source(log: EventLog, folder: Path, workers: int, fit_s: float) -> whatif.Source:
+        run = {
+            "run_id": f"w{workers}-r1",
+            "workers": workers,
+            "partitions": 2,
+            "dataset": {"rows": 200},
+            "host": {"cpus": 1},
+            "timings": {"fit_s": fit_s},
+        }
+        return whatif.Source(eventlog.read(log.write(folder)), run)
+
+    sources = [
+        source(fit_log(records=100), one, 1, 7.0),
+        source(two_executor_log(), two, 2, 4.0),
+    ]
+
+    model = whatif.sweep_model(sources, contended=[], predict_to=2)
+
+    assert model is not None
+    cross = next(row for row in model["cross_check"] if row["from"] == "w1-r1")
+    # Two executors and the driver on one CPU stretch the tasks' CPU time more than the
+    # base's one executor did: slower than the plain replay.
+    assert cross["host_cpus"] == 1
+    assert cross["host_predicted_fit_s"] > cross["predicted_fit_s"]
+    assert cross["host_error"] == pytest.approx((cross["host_predicted_fit_s"] - 4.0) / 4.0)
+    assert model["cross_check_host_max_error"] is not None
+    # Each task's 0.1 s fixed part makes more partitions dearer; at w=1 with 4 of them:
+    # three jobs of 4 x 0.1 + 1.8 s, and the driver's 1.0 s.
+    first = model["partition_choice"][0]
+    assert first["workers"] == 1 and first["fastest"] == 4
+    assert first["fit_s"]["4"] == pytest.approx(7.6)
+    assert list(first["fit_s"]) == [str(p) for p in whatif.PARTITION_CHOICES]
