@@ -119,11 +119,12 @@ class Costs:
             [1.0, *(entry["run_time"] for w, entry in self.inflation.items() if w <= workers)]
         )
 
-    def stage_cost(self, stage: Stage, extra: int, slots: int) -> float:
-        """Extra seconds of a stage at `extra` executors more than its log had."""
+    def stage_cost(self, stage: Stage, extra: int, slots: int, tasks: int | None = None) -> float:
+        """Extra seconds of a stage at `extra` executors more than its log had; `tasks`: its
+        task count when the replay re-cut it (else its recorded attempts)."""
         if not self.fetch_wait_per_executor_s or not _reads_shuffle(stage):
             return 0.0
-        waves = math.ceil(len(stage.tasks) / max(slots, 1))
+        waves = math.ceil((tasks if tasks is not None else len(stage.tasks)) / max(slots, 1))
         return self.fetch_wait_per_executor_s * extra * waves
 
 
@@ -356,7 +357,9 @@ def _predicted(
             workers,
             cores,
             task_factor=factor,
-            stage_cost=lambda stage, extra: costs.stage_cost(stage, extra, slots),
+            stage_cost=lambda stage, extra: costs.stage_cost(
+                stage, extra, slots, _recut(stage, transform)
+            ),
             placement=placement,
             transform=transform,
         )
@@ -378,6 +381,13 @@ def _predicted(
         other = _fit_terms(source, results["simulated"])["fit_s"]
         out["fit_s_range"] = [min(out["fit_s"], other), max(out["fit_s"], other)]
     return out
+
+
+def _recut(stage: Stage, transform: Transform | None) -> int | None:
+    """The stage's task count when --partitions re-cut it, else None."""
+    if transform is not None and transform.repartitions and stage.num_tasks == transform.partitions:
+        return transform.to_partitions
+    return None
 
 
 def _fit_terms(source: Source, result: Replay) -> dict[str, float | None]:

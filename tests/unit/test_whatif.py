@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -320,3 +321,17 @@ def test_the_report_model_checks_on_the_measured_host_and_picks_partitions(
     assert first["workers"] == 1 and first["fastest"] == 4
     assert first["fit_s"]["4"] == pytest.approx(7.6)
     assert list(first["fit_s"]) == [str(p) for p in whatif.PARTITION_CHOICES]
+
+
+def test_the_fetch_wait_cost_counts_the_recut_stages_waves(tmp_path: Path) -> None:
+    stage = eventlog.read(fit_log(records=100).write(tmp_path)).stages[0]
+    costs = whatif.Costs(0.5, {}, {})
+    # Only a stage that read a shuffle pays it: stage 0 made to.
+    task = stage.tasks[0]
+    assert task.metrics is not None
+    stage.tasks[0] = replace(task, metrics=replace(task.metrics, shuffle_records_read=1))
+
+    # Two recorded tasks on one slot: two waves of 0.5 s at one executor more; eight
+    # re-cut tasks: eight waves.
+    assert costs.stage_cost(stage, 1, 1) == pytest.approx(1.0)
+    assert costs.stage_cost(stage, 1, 1, 8) == pytest.approx(4.0)
