@@ -580,8 +580,16 @@ def _prediction_table(entry: dict[str, Any]) -> Table:
     """One log's predictions in 80 columns: the fit for a run of ours, else the application."""
     ours = entry["predictions"][0]["fit_s"] is not None
     what, bound = ("fit", "fit_") if ours else ("app", "")
+    first = entry["predictions"][0]
+    # What was asked beyond worker counts, so a table is not mistaken for the log's own.
+    asked = [f"{first['partitions']} partitions"]
+    if first["scale"] != 1.0:
+        asked.append(f"{first['rows']:,} rows" if first["rows"] else f"rows x{first['scale']:g}")
+    if first["host_cpus"]:
+        asked.append(f"one host of {first['host_cpus']} CPUs")
     table = Table(
-        title=f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed (a model)",
+        title=f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed "
+        f"(a model): {', '.join(asked)}",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         padding=(0, 1, 0, 0),

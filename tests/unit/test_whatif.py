@@ -335,3 +335,13 @@ def test_the_fetch_wait_cost_counts_the_recut_stages_waves(tmp_path: Path) -> No
     # re-cut tasks: eight waves.
     assert costs.stage_cost(stage, 1, 1) == pytest.approx(1.0)
     assert costs.stage_cost(stage, 1, 1, 8) == pytest.approx(4.0)
+
+
+def test_the_table_says_what_was_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = fit_log(records=100).write(tmp_path)
+
+    assert main(["predict", str(path), "--workers", "1", "--partitions", "4", "--scale", "2"]) == 0
+    assert main(["predict", str(path), "--workers", "1", "--host-cpus", "2"]) == 0
+
+    out = " ".join(capsys.readouterr().out.split())
+    assert "4 partitions, rows x2" in out and "2 partitions, one host of 2 CPUs" in out
