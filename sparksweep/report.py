@@ -219,6 +219,14 @@ def model_sentences(report: dict[str, Any]) -> list[str]:
                 + _join([f"{part} ({count})" for part, count in parts])
             )
         sentences.append(text + ".")
+        hosted = [row for row in model["cross_check"] if row.get("host_error") is not None]
+        if hosted:
+            worst_host = max(hosted, key=lambda row: abs(row["host_error"]))
+            sentences.append(
+                f"On hosts of the measured runs' CPUs it missed by {worst_host['host_error']:+.0%}"
+                f" at worst ({worst_host['from']} to {worst_host['to']}, "
+                f"{worst_host['host_cpus']} CPUs)."
+            )
     return sentences
 
 

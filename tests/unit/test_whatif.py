@@ -12,7 +12,7 @@ from sparksweep import eventlog, whatif
 from sparksweep.analysis import add_model, build_report
 from sparksweep.cli import main
 from sparksweep.job.kmeans import FIT_GROUP
-from sparksweep.report import summary_sentences
+from sparksweep.report import model_sentences, summary_sentences
 from sparksweep.results import load_runs
 from tests.eventlogs import EventLog, stage_info
 
@@ -315,6 +315,11 @@ def test_the_report_model_checks_on_the_measured_host_and_picks_partitions(
     assert cross["host_predicted_fit_s"] > cross["predicted_fit_s"]
     assert cross["host_error"] == pytest.approx((cross["host_predicted_fit_s"] - 4.0) / 4.0)
     assert model["cross_check_host_max_error"] is not None
+    worst = max(model["cross_check"], key=lambda row: abs(row["host_error"]))
+    assert (
+        f"On hosts of the measured runs' CPUs it missed by {worst['host_error']:+.0%} at worst"
+        in " ".join(model_sentences({"model": model}))
+    )
     # Each task's 0.1 s fixed part makes more partitions dearer; at w=1 with 4 of them:
     # three jobs of 4 x 0.1 + 1.8 s, and the driver's 1.0 s.
     first = model["partition_choice"][0]
