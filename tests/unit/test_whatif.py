@@ -11,6 +11,7 @@ import pytest
 from sparksweep import eventlog, whatif
 from sparksweep.analysis import add_model, build_report
 from sparksweep.cli import main
+from sparksweep.errors import SparksweepError
 from sparksweep.job.kmeans import FIT_GROUP
 from sparksweep.report import model_sentences, summary_sentences
 from sparksweep.results import load_runs
@@ -350,3 +351,11 @@ def test_the_table_says_what_was_asked(tmp_path: Path, capsys: pytest.CaptureFix
 
     out = " ".join(capsys.readouterr().out.split())
     assert "4 partitions, rows x2" in out and "2 partitions, one host of 2 CPUs" in out
+
+
+def test_rows_and_scale_together_are_refused(tmp_path: Path) -> None:
+    run = {"run_id": "w1-r1", "workers": 1, "partitions": 2, "dataset": {"rows": 200}}
+    source = whatif.Source(eventlog.read(fit_log().write(tmp_path)), run)
+
+    with pytest.raises(SparksweepError, match="--rows and --scale both"):
+        whatif.predict(source, [1], shape=whatif.Shape(rows=400, scale=2.0))
