@@ -247,6 +247,35 @@ def _parser() -> argparse.ArgumentParser:
         help="cores of each executor (default: the log's own)",
     )
     predict.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="F",
+        help="each task's row-proportional part times F (any log)",
+    )
+    predict.add_argument(
+        "--rows",
+        type=int,
+        default=None,
+        metavar="R",
+        help="a run of ours with R rows instead of its data set's (its run JSON's)",
+    )
+    predict.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        metavar="P",
+        help="a run of ours with P partitions: its stages of the run's partition count get P tasks",
+    )
+    predict.add_argument(
+        "--host-cpus",
+        type=int,
+        default=None,
+        metavar="N",
+        help="every executor and the driver on one host of N CPUs; tasks slow down where "
+        "they want more CPU than it has",
+    )
+    predict.add_argument(
         "--json", action="store_true", help="print one JSON document instead of tables"
     )
     predict.set_defaults(handler=_cmd_predict)
@@ -514,12 +543,15 @@ def _cmd_predict(args: argparse.Namespace) -> None:
         costs = whatif.NO_COSTS
     own = max(source.app.executor_count for source in sources)
     workers = args.workers or tuple(range(1, whatif.default_predict_to([own]) + 1))
+    shape = whatif.Shape(
+        scale=args.scale, rows=args.rows, partitions=args.partitions, host_cpus=args.host_cpus
+    )
     documents = [
         {
             "run_id": source.run["run_id"] if source.run else None,
             "application_id": source.app.id,
             "event_log": str(source.app.path),
-            "predictions": whatif.predict(source, workers, args.cores, costs),
+            "predictions": whatif.predict(source, workers, args.cores, costs, shape),
         }
         for source in sources
     ]
@@ -657,8 +689,16 @@ def _prediction_table(entry: dict[str, Any]) -> Table:
     """One log's predictions in 80 columns: the fit for a run of ours, else the application."""
     ours = entry["predictions"][0]["fit_s"] is not None
     what, bound = ("fit", "fit_") if ours else ("app", "")
+    first = entry["predictions"][0]
+    # What was asked beyond worker counts, so a table is not mistaken for the log's own.
+    asked = [f"{first['partitions']} partitions"]
+    if first["scale"] != 1.0:
+        asked.append(f"{first['rows']:,} rows" if first["rows"] else f"rows x{first['scale']:g}")
+    if first["host_cpus"]:
+        asked.append(f"one host of {first['host_cpus']} CPUs")
     table = Table(
-        title=f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed (a model)",
+        title=f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed "
+        f"(a model): {', '.join(asked)}",
         box=box.SIMPLE_HEAD,
         show_edge=False,
         padding=(0, 1, 0, 0),

@@ -29,6 +29,25 @@ CompletionEstimator, with what reproduced our runs at their own executor counts 
   stage was ready. At the log's own count the recorded placement is used, elsewhere the
   replay's own placement of the tasks that computed the partitions.
 
+The recorded tasks can be changed before they are re-scheduled (a Transform, after
+Ernest's scaling): each task's slot time is split into a row part, its executor run time
+in a stage that reads the data (its records read, input plus shuffle, are at least a tenth
+of the most any stage read: k-means' reduce stages read k records a partition and stay
+fixed), and a fixed part, the rest of its slot (launch, deserialization, result
+serialization, scheduler delay; all of it in the other stages). `scale` multiplies the row
+parts; `partitions` gives the stages of the run's partition count that many tasks, each with
+the stage's mean row part times recorded/asked partitions and its median fixed part, the
+cached partitions numbered alike.
+
+`host_cpus` puts every executor and the driver on one host of that many CPUs. A stage's CPU
+demand is its tasks' busy share (their CPU time over their run time) times the tasks it
+runs at once (its tasks, at most the slots), plus one CPU for the driver (our driver is
+single-threaded and busy while a job runs: at most one CPU, so an upper bound). Past the
+host's CPUs every thread gets CPUs/demand of a CPU, so each task's CPU time (not its
+waiting) stretches by demand/CPUs. The recording's own host (`own_host_cpus`, the asked
+count when unknown) stretched it already: that is taken out first, so the log's own count
+on its own host gives back the run. Stages that run at once are counted apart.
+
 Two bounds come with it: the critical path (unlimited executors: every task starts when its
 stage is ready) and perfect parallelism (the driver's time plus each job's task time spread
 over every core, as sparklens does). The critical path never exceeds the replay. Perfect
@@ -46,6 +65,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,12 +73,44 @@ from typing import Any
 from sparksweep.eventlog import Application, Job, Stage, Task
 
 DEFAULT_LOCALITY_WAIT_S = 3.0
+# A stage whose records read are at least this share of the most any stage read holds rows.
+ROW_STAGE_SHARE = 0.1
+# CPUs the driver takes while a job runs (see the module's docstring).
+DRIVER_CPUS = 1.0
 PLACEMENTS = ("simulated", "balanced")
 _TIME_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _TIME = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
 
 # A stage's extra seconds at w' executors: (stage, w' minus the log's own count) -> seconds.
 StageCost = Callable[[Stage, int], float]
+
+
+@dataclass(frozen=True)
+class Transform:
+    """How the recorded tasks change before the replay (the module's docstring)."""
+
+    # Each task's row part times this.
+    scale: float = 1.0
+    # Stages of `partitions` tasks (the run's partition count) get `to_partitions` tasks.
+    partitions: int | None = None
+    to_partitions: int | None = None
+    # One host of this many CPUs for the executors and the driver; None: no host limit.
+    host_cpus: int | None = None
+    # The CPUs of the host the log was recorded on; None: host_cpus.
+    own_host_cpus: int | None = None
+
+    @property
+    def repartitions(self) -> bool:
+        return self.to_partitions is not None and self.to_partitions != self.partitions
+
+
+@dataclass(frozen=True)
+class TaskParts:
+    """A recorded task's slot time, split (seconds), with its host's stretch taken out."""
+
+    row_s: float
+    fixed_s: float
+    cpu_s: float
 
 
 @dataclass(frozen=True)
@@ -112,6 +164,7 @@ def replay(
     task_factor: float = 1.0,
     stage_cost: StageCost | None = None,
     placement: str = "simulated",
+    transform: Transform | None = None,
 ) -> Replay:
     """The application re-scheduled on `executors` executors of `cores` cores each.
 
@@ -126,6 +179,8 @@ def replay(
     i mod w', as a real run's first wave of equal tasks does. The replay's own placement
     follows the recorded task times, whose noise can crowd one executor (a w=1 log replayed
     at w'=2 placed 16 partitions 10/6, the real w=2 run 8/8), so the two span the range.
+
+    transform: rows, partitions and host CPUs other than the log's (the module's docstring).
     """
     if placement not in PLACEMENTS:
         raise ValueError(f"placement must be one of {PLACEMENTS}")
@@ -133,23 +188,30 @@ def replay(
         raise ValueError("a replay needs at least one executor of at least one core")
     if task_factor <= 0:
         raise ValueError("task_factor must be positive")
+    if transform is not None:
+        _check(transform)
     cores = cores or app.executor_cores
     own_count = app.executor_count
-    at_own = executors == own_count and cores == app.executor_cores
+    # Other partitions have no recorded placement to keep.
+    at_own = (
+        executors == own_count
+        and cores == app.executor_cores
+        and not (transform is not None and transform.repartitions)
+    )
     extra = executors - own_count
+    # An executor runs as many tasks at once as it has cores for (spark.task.cpus each).
+    slots = max(cores // _task_slots(app), 1)
 
     def cost(stage: Stage) -> float:
         return stage_cost(stage, extra) if stage_cost is not None and extra else 0.0
 
-    plan = _plan(app, task_factor)
+    plan = _plan(app, task_factor, transform, executors * slots)
     where: dict[tuple[int, int], int] = {}
     if at_own:
         index = {executor: i % executors for i, executor in enumerate(app.task_executors)}
         where = {key: index[executor] for key, executor in plan.computed.items()}
     elif placement == "balanced":
         where = {(rdd, part): part % executors for rdd, part in plan.computed}
-    # An executor runs as many tasks at once as it has cores for (spark.task.cpus each).
-    slots = max(cores // _task_slots(app), 1)
     cluster = _Cluster(
         executors,
         slots,
@@ -262,7 +324,21 @@ class _Plan:
     computed: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
-def _plan(app: Application, factor: float) -> _Plan:
+def _check(transform: Transform) -> None:
+    if transform.scale <= 0:
+        raise ValueError("scale must be positive")
+    if transform.to_partitions is not None and (
+        transform.to_partitions < 1 or transform.partitions is None or transform.partitions < 1
+    ):
+        raise ValueError("partitions need the run's own count and at least one asked for")
+    for cpus in (transform.host_cpus, transform.own_host_cpus):
+        if cpus is not None and cpus < 1:
+            raise ValueError("a host has at least one CPU")
+
+
+def _plan(
+    app: Application, factor: float, transform: Transform | None = None, total_slots: int = 1
+) -> _Plan:
     slot_times = _slot_times(app)
     by_job: dict[int, list[Stage]] = {}
     for stage in app.stages:
@@ -277,6 +353,11 @@ def _plan(app: Application, factor: float) -> _Plan:
         task.task_id: i
         for i, task in enumerate(sorted(app.tasks, key=lambda t: (t.launch, t.task_id)))
     }
+    shaper = (
+        _Shaper(app, slot_times, transform, total_slots, reads, computes)
+        if transform is not None
+        else None
+    )
     jobs: list[_JobPlan] = []
     previous_end: float | None = None
     for job in ran:
@@ -285,6 +366,8 @@ def _plan(app: Application, factor: float) -> _Plan:
         if completed is None:
             completed = max((_completed(s) for s in stages), default=job.submitted)
         nodes = _nodes(job, stages, slot_times, factor, order, reads, computes)
+        if shaper is not None:
+            nodes = [shaper.node(node, factor) for node in nodes]
         last = max((_completed(s) for s in stages), default=None)
         gap = job.submitted - (app.start if previous_end is None else previous_end)
         jobs.append(
@@ -300,6 +383,15 @@ def _plan(app: Application, factor: float) -> _Plan:
     if jobs:
         jobs[0].gap = 0.0
     end_gap = max(app.end - previous_end, 0.0) if previous_end is not None else app.duration
+    if transform is not None and transform.repartitions:
+        # The new partitions' keys, for the balanced placement (no executor recorded them).
+        computed = {
+            key: ""
+            for job in jobs
+            for node in job.nodes
+            for task in node.tasks
+            for key in task.computes
+        }
     return _Plan(start_gap=start_gap, end_gap=end_gap, jobs=jobs, computed=computed)
 
 
@@ -364,6 +456,142 @@ def _nodes(
         )
         latest[stage.id] = len(nodes) - 1
     return nodes
+
+
+def row_stages(app: Application) -> set[tuple[int, int]]:
+    """The stage attempts whose tasks' run time grows with the rows (the module's docstring)."""
+    records = {
+        (stage.id, stage.attempt): sum(
+            t.metrics.input_records + t.metrics.shuffle_records_read
+            for t in stage.tasks
+            if t.metrics is not None
+        )
+        for stage in app.stages
+    }
+    most = max(records.values(), default=0)
+    return {key for key, count in records.items() if most and count >= ROW_STAGE_SHARE * most}
+
+
+def host_slowdown(busy: float, running: int, cpus: int | None) -> float:
+    """How much longer CPU work takes with `running` tasks of this busy share and the driver
+    on `cpus` CPUs: 1 while they fit."""
+    if cpus is None:
+        return 1.0
+    return max(1.0, (running * busy + DRIVER_CPUS) / cpus)
+
+
+class _Shaper:
+    """The recorded tasks' slot times under a Transform (the module's docstring)."""
+
+    def __init__(
+        self,
+        app: Application,
+        slot_times: dict[int, float],
+        transform: Transform,
+        total_slots: int,
+        reads: dict[int, tuple[int, int]],
+        computes: dict[int, tuple[tuple[int, int], ...]],
+    ) -> None:
+        self.transform = transform
+        self.total_slots = total_slots
+        self.reads = reads
+        self.computes = computes
+        self.rows = row_stages(app)
+        own_slots = app.executor_count * max(app.executor_cores // _task_slots(app), 1)
+        # Without a host asked for, the tasks stay as the recording's host ran them.
+        own_cpus = (transform.own_host_cpus or transform.host_cpus) if transform.host_cpus else None
+        self.parts: dict[int, TaskParts] = {}
+        # Per stage attempt: its tasks' busy share without a host's stretch.
+        self.busy: dict[tuple[int, int], float] = {}
+        for stage in app.stages:
+            key = (stage.id, stage.attempt)
+            measured = [t for t in stage.tasks if t.metrics is not None]
+            cpu = sum(t.metrics.executor_cpu_ns for t in measured) / 1e9
+            run = sum(t.metrics.executor_run_ms for t in measured) / 1e3
+            # The recorded run time holds the CPU time stretched by the own host's slowdown,
+            # which depends on the busy share without it: a few rounds settle both.
+            busy, stretch = 0.0, 1.0
+            for _ in range(20):
+                bare = run - cpu * (stretch - 1)
+                busy = min(cpu / bare, 1.0) if bare > 0 else 0.0
+                stretch = host_slowdown(busy, min(len(stage.tasks), own_slots), own_cpus)
+            self.busy[key] = busy
+            for task in stage.tasks:
+                slot = slot_times[task.task_id]
+                if task.metrics is None:
+                    self.parts[task.task_id] = TaskParts(0.0, slot, 0.0)
+                    continue
+                run_s = min(task.metrics.executor_run_ms / 1e3, slot)
+                cpu_s = min(task.metrics.executor_cpu_ns / 1e9, run_s)
+                taken = min(cpu_s * (stretch - 1), run_s - cpu_s)
+                row = run_s - taken if key in self.rows else 0.0
+                self.parts[task.task_id] = TaskParts(row, slot - taken - row, cpu_s)
+
+    def node(self, node: _Node, factor: float) -> _Node:
+        stage = node.stage
+        key = (stage.id, stage.attempt)
+        transform = self.transform
+        scale = transform.scale
+        if transform.repartitions and stage.num_tasks == transform.partitions:
+            return self._repartitioned(node, factor)
+        cpus = transform.host_cpus
+        stretch = host_slowdown(self.busy[key], min(len(node.tasks), self.total_slots), cpus)
+        tasks = []
+        for recorded, task in zip(stage.tasks, node.tasks, strict=True):
+            parts = self.parts[recorded.task_id]
+            # CPU time grows with the rows in a stage that reads them, else stays.
+            cpu = parts.cpu_s * (scale if key in self.rows else 1.0)
+            slot = parts.fixed_s + parts.row_s * scale + cpu * (stretch - 1)
+            tasks.append(_replace_duration(task, slot * factor))
+        return _with_tasks(node, tasks, node.retries)
+
+    def _repartitioned(self, node: _Node, factor: float) -> _Node:
+        """The stage's P tasks, each with its mean row part times recorded/P partitions."""
+        stage = node.stage
+        key = (stage.id, stage.attempt)
+        transform = self.transform
+        assert transform.to_partitions is not None and transform.partitions is not None
+        done = [t for t in stage.tasks if t.successful] or stage.tasks
+        if not done:
+            return node
+        count = transform.to_partitions
+        share = transform.scale * transform.partitions / count
+        parts = [self.parts[t.task_id] for t in done]
+        row = sum(p.row_s for p in parts) / len(parts) * share
+        cpu = sum(p.cpu_s for p in parts) / len(parts) * (share if key in self.rows else 1.0)
+        fixed = statistics.median(p.fixed_s for p in parts)
+        stretch = host_slowdown(self.busy[key], min(count, self.total_slots), transform.host_cpus)
+        duration = (fixed + row + cpu * (stretch - 1)) * factor
+        # Partition i of each cached RDD the stage read or computed becomes the new task i's.
+        read = sorted({self.reads[t.task_id][0] for t in done if t.task_id in self.reads})
+        made = sorted({rdd for t in done for rdd, _ in self.computes.get(t.task_id, ())})
+        tasks = [
+            _Task(
+                order=i,
+                duration=duration,
+                reads=(read[-1], i) if read else None,
+                computes=tuple((rdd, i) for rdd in made),
+                after=None,
+            )
+            for i in range(count)
+        ]
+        return _with_tasks(node, tasks, {})
+
+
+def _replace_duration(task: _Task, duration: float) -> _Task:
+    return _Task(task.order, duration, task.reads, task.computes, task.after)
+
+
+def _with_tasks(node: _Node, tasks: list[_Task], retries: dict[int, list[int]]) -> _Node:
+    return _Node(
+        stage=node.stage,
+        parents=node.parents,
+        delay=node.delay,
+        tail=node.tail,
+        tasks=tasks,
+        task_s=sum(task.duration for task in tasks),
+        retries=retries,
+    )
 
 
 def _slot_times(app: Application) -> dict[int, float]:

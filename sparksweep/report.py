@@ -297,15 +297,42 @@ def _model(report: dict[str, Any], sweep_dir: Path) -> list[str]:
             "Cross-check, each measured run predicted from an uncontended run at another "
             "count (contended targets marked: the model is expected to be optimistic there):",
             "",
-            "| from | to | predicted fit_s | measured | error | missed most |",
-            "|---|---|---:|---:|---:|---|",
+            "| from | to | predicted fit_s | measured | error | missed most "
+            "| on its host's CPUs | error |",
+            "|---|---|---:|---:|---:|---|---:|---:|",
         ]
         for row in model["cross_check"]:
             mark = " (contended)" if row["contended"] else ""
+            host = row.get("host_predicted_fit_s")
             lines.append(
                 f"| {row['from']} | {row['to']}{mark} | {row['predicted_fit_s']:.1f} | "
                 f"{row['measured_fit_s']:.1f} | {_percent(row['error'])} | "
-                f"{row['missed'] or ''} |"
+                f"{row['missed'] or ''} | "
+                + (f"{host:.1f} ({row['host_cpus']} CPUs)" if host is not None else "")
+                + f" | {_percent(row.get('host_error'))} |"
+            )
+        lines += [
+            "",
+            "On its host's CPUs: the same replay with every executor and the driver on one "
+            "host of the target run's CPUs, each stage's CPU time stretched where its tasks "
+            "and the driver want more (README, 'Beyond the measured points').",
+        ]
+    choice = model.get("partition_choice")
+    if choice:
+        counts = list(choice[0]["fit_s"])
+        lines += [
+            "",
+            "Partitions (a model): the replayed fit_s with the partition stages' tasks "
+            "re-cut into P (row part split, fixed part kept), and the fastest P:",
+            "",
+            "| w | fastest P | " + " | ".join(f"P={p}" for p in counts) + " |",
+            "|---:|---:|" + "---:|" * len(counts),
+        ]
+        for row in choice:
+            lines.append(
+                f"| {row['workers']} | {row['fastest']} | "
+                + " | ".join(f"{row['fit_s'][p]:.1f}" for p in counts)
+                + " |"
             )
     costs = model["costs"]
     grown = ", ".join(
@@ -544,6 +571,14 @@ def _model_sentences(report: dict[str, Any]) -> list[str]:
                 + _join([f"{part} ({count})" for part, count in parts])
             )
         sentences.append(text + ".")
+        hosted = [row for row in model["cross_check"] if row.get("host_error") is not None]
+        if hosted:
+            worst_host = max(hosted, key=lambda row: abs(row["host_error"]))
+            sentences.append(
+                f"On hosts of the measured runs' CPUs it missed by {worst_host['host_error']:+.0%}"
+                f" at worst ({worst_host['from']} to {worst_host['to']}, "
+                f"{worst_host['host_cpus']} CPUs)."
+            )
     return sentences
 
 

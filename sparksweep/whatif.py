@@ -37,17 +37,19 @@ from typing import Any
 import numpy as np
 
 from sparksweep import eventlog
-from sparksweep.errors import ResultsError
+from sparksweep.errors import ResultsError, SparksweepError
 from sparksweep.eventlog import Application, Stage
 from sparksweep.job.anatomy import split
 from sparksweep.job.kmeans import FIT_GROUP, LOAD_GROUP
-from sparksweep.replay import PLACEMENTS, Replay, replay
+from sparksweep.replay import PLACEMENTS, Replay, Transform, replay
 from sparksweep.results import load_runs
 
 # A self-check that misses a run's own fit_s by more than this fails the model's promise.
 SELF_CHECK_LIMIT = 0.05
 # A cross-check prediction further off than this names the part that missed.
 CROSS_CHECK_MARGIN = 0.10
+# The partition counts the report's model compares at each worker count.
+PARTITION_CHOICES = (4, 8, 16, 32, 64)
 # The JSON shape of `sparksweep predict --json` (README, "Beyond the measured points").
 PREDICT_VERSION = 1
 
@@ -70,6 +72,20 @@ class Source:
     @property
     def workers(self) -> int:
         return self.run["workers"] if self.run else self.app.executor_count
+
+    @property
+    def rows(self) -> int | None:
+        """The run's data set rows; None for another application or without its run JSON."""
+        if self.run and self.run.get("dataset") and self.run["dataset"].get("rows"):
+            return int(self.run["dataset"]["rows"])
+        return None
+
+    @property
+    def host_cpus(self) -> int | None:
+        """The CPUs of the host the run was measured on, when its run JSON says."""
+        if self.run and self.run.get("host") and self.run["host"].get("cpus"):
+            return int(self.run["host"]["cpus"])
+        return None
 
     @property
     def partitions(self) -> int:
@@ -103,11 +119,12 @@ class Costs:
             [1.0, *(entry["run_time"] for w, entry in self.inflation.items() if w <= workers)]
         )
 
-    def stage_cost(self, stage: Stage, extra: int, slots: int) -> float:
-        """Extra seconds of a stage at `extra` executors more than its log had."""
+    def stage_cost(self, stage: Stage, extra: int, slots: int, tasks: int | None = None) -> float:
+        """Extra seconds of a stage at `extra` executors more than its log had; `tasks`: its
+        task count when the replay re-cut it (else its recorded attempts)."""
         if not self.fetch_wait_per_executor_s or not _reads_shuffle(stage):
             return 0.0
-        waves = math.ceil(len(stage.tasks) / max(slots, 1))
+        waves = math.ceil((tasks if tasks is not None else len(stage.tasks)) / max(slots, 1))
         return self.fetch_wait_per_executor_s * extra * waves
 
 
@@ -120,26 +137,87 @@ def load(path: Path) -> Source:
     return Source(app, _run_beside(path, app.id))
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What `sparksweep predict` asks beyond worker counts: rows, partitions, the host."""
+
+    scale: float | None = None
+    rows: int | None = None
+    partitions: int | None = None
+    host_cpus: int | None = None
+
+
+NO_SHAPE = Shape()
+
+
+def transform_for(source: Source, shape: Shape, cores: int) -> Transform | None:
+    """The replay's Transform for a Shape; SparksweepError (one line) for one it cannot do."""
+    if shape == NO_SHAPE:
+        return None
+    if shape.scale is not None and not shape.scale > 0:
+        raise SparksweepError(f"--scale {shape.scale:g}: the rows' factor must be above 0")
+    for flag, value in (("--rows", shape.rows), ("--partitions", shape.partitions)):
+        if value is not None and value < 1:
+            raise SparksweepError(f"{flag} {value}: must be at least 1")
+        if value is not None and not source.ours:
+            raise SparksweepError(
+                f"{flag} needs a run of ours (a k-means fit); {source.label} is not: "
+                "use --scale for another application"
+            )
+    if shape.rows is not None and source.rows is None:
+        raise SparksweepError(
+            f"--rows: {source.label} has no run JSON beside it (runs/) to say its rows; use --scale"
+        )
+    if shape.rows is not None and shape.scale is not None:
+        raise SparksweepError("--rows and --scale both set the rows: give one")
+    if shape.host_cpus is not None and shape.host_cpus < cores:
+        raise SparksweepError(f"--host-cpus {shape.host_cpus}: below one worker's {cores} core(s)")
+    scale = shape.scale or 1.0
+    if shape.rows is not None and source.rows:
+        scale = shape.rows / source.rows
+    return Transform(
+        scale=scale,
+        partitions=source.partitions if shape.partitions is not None else None,
+        to_partitions=shape.partitions,
+        host_cpus=shape.host_cpus,
+        # A log without its run's host: the host asked for, so its own count gives it back.
+        own_host_cpus=source.host_cpus or shape.host_cpus,
+    )
+
+
 def predict(
     source: Source,
     workers: Sequence[int],
     cores: int | None = None,
     costs: Costs = NO_COSTS,
+    shape: Shape = NO_SHAPE,
 ) -> list[dict[str, Any]]:
     """One prediction object per worker count (README, `sparksweep predict --json`)."""
     cores = cores or source.app.executor_cores
+    transform = transform_for(source, shape, cores)
     measured = _measured(source)
+    scale = transform.scale if transform else 1.0
+    partitions = (transform.to_partitions if transform else None) or source.partitions
+    # The run measured only itself: not another rows' count, partitions or host.
+    same = (
+        scale == 1.0
+        and partitions == source.partitions
+        and (shape.host_cpus is None or shape.host_cpus == (source.host_cpus or shape.host_cpus))
+    )
     rows = []
     for w in workers:
-        plain = _predicted(source, w, cores, 1.0, costs)
+        plain = _predicted(source, w, cores, 1.0, costs, transform)
         factor = costs.factor_at(w)
-        slow = _predicted(source, w, cores, factor, costs) if factor > 1.0 else plain
-        own = w == source.app.executor_count and cores == source.app.executor_cores
+        slow = _predicted(source, w, cores, factor, costs, transform) if factor > 1.0 else plain
+        own = same and w == source.app.executor_count and cores == source.app.executor_cores
         rows.append(
             {
                 "workers": w,
                 "cores": cores,
-                "partitions": source.partitions,
+                "partitions": partitions,
+                "rows": round(source.rows * scale) if source.rows else None,
+                "scale": scale,
+                "host_cpus": shape.host_cpus,
                 **plain,
                 "measured_app_s": measured["app_s"] if own else None,
                 "measured_fit_s": measured["fit_s"] if own else None,
@@ -222,8 +300,17 @@ def cross_check(
             if target.workers == base.workers:
                 continue
             measured = _measured(target)
-            predicted = predict(base, [target.workers], target.app.executor_cores, costs)[0]
+            cores = target.app.executor_cores
+            predicted = predict(base, [target.workers], cores, costs)[0]
             error = _error(predicted["fit_s"], measured["fit_s"])
+            # The same prediction on a host like the target's: its executors and driver on
+            # its CPUs, from the base's own host (replay.py's docstring).
+            host = target.host_cpus if target.host_cpus and target.host_cpus >= cores else None
+            on_host = (
+                predict(base, [target.workers], cores, costs, Shape(host_cpus=host))[0]["fit_s"]
+                if host
+                else None
+            )
             rows.append(
                 {
                     "from": base.label,
@@ -236,6 +323,9 @@ def cross_check(
                     "missed": _missed(base, target, predicted)
                     if error is not None and abs(error) > CROSS_CHECK_MARGIN
                     else None,
+                    "host_cpus": host,
+                    "host_predicted_fit_s": on_host,
+                    "host_error": _error(on_host, measured["fit_s"]),
                 }
             )
     return rows
@@ -252,7 +342,12 @@ def partition_cap(partitions: int, cores: int, workers: int) -> float:
 
 
 def _predicted(
-    source: Source, workers: int, cores: int, factor: float, costs: Costs
+    source: Source,
+    workers: int,
+    cores: int,
+    factor: float,
+    costs: Costs,
+    transform: Transform | None = None,
 ) -> dict[str, Any]:
     """The balanced placement's prediction, with the simulated placement's as its range."""
     slots = workers * cores
@@ -262,8 +357,11 @@ def _predicted(
             workers,
             cores,
             task_factor=factor,
-            stage_cost=lambda stage, extra: costs.stage_cost(stage, extra, slots),
+            stage_cost=lambda stage, extra: costs.stage_cost(
+                stage, extra, slots, _recut(stage, transform)
+            ),
             placement=placement,
+            transform=transform,
         )
         for placement in PLACEMENTS
     }
@@ -283,6 +381,13 @@ def _predicted(
         other = _fit_terms(source, results["simulated"])["fit_s"]
         out["fit_s_range"] = [min(out["fit_s"], other), max(out["fit_s"], other)]
     return out
+
+
+def _recut(stage: Stage, transform: Transform | None) -> int | None:
+    """The stage's task count when --partitions re-cut it, else None."""
+    if transform is not None and transform.repartitions and stage.num_tasks == transform.partitions:
+        return transform.to_partitions
+    return None
 
 
 def _fit_terms(source: Source, result: Replay) -> dict[str, float | None]:
@@ -520,6 +625,7 @@ def sweep_model(
     checks = [self_check(source) for source in ours]
     crosses = cross_check(ours, contended, costs)
     partitions = base[0].partitions
+    choices = partition_choice(base, workers, cores, costs)
     return {
         "kind": "replay of recorded tasks (a model, not a measurement)",
         "base_workers": base_w,
@@ -548,4 +654,25 @@ def sweep_model(
         ),
         "cross_check": crosses,
         "cross_check_margin": CROSS_CHECK_MARGIN,
+        "cross_check_host_max_error": max(
+            (abs(row["host_error"]) for row in crosses if row["host_error"] is not None),
+            default=None,
+        ),
+        "partition_choice": choices,
     }
+
+
+def partition_choice(
+    base: Sequence[Source], workers: Sequence[int], cores: int, costs: Costs = NO_COSTS
+) -> list[dict[str, Any]]:
+    """Per worker count, the replayed fit_s at each of PARTITION_CHOICES partitions (the
+    median over the base runs, as the report's curve) and the fastest of them: a model."""
+    per_p = {
+        p: [predict(source, workers, cores, costs, Shape(partitions=p)) for source in base]
+        for p in PARTITION_CHOICES
+    }
+    out = []
+    for i, w in enumerate(workers):
+        fits = {str(p): statistics.median(rows[i]["fit_s"] for rows in per_p[p]) for p in per_p}
+        out.append({"workers": w, "fit_s": fits, "fastest": int(min(fits, key=fits.__getitem__))})
+    return out

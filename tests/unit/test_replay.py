@@ -441,3 +441,119 @@ def test_any_run_of_chained_stages_replays_to_itself(log: EventLog) -> None:
 
     assert result.at_own_count
     assert result.app_s == pytest.approx(app.duration, abs=1e-6)
+
+
+def rows_log() -> EventLog:
+    """One executor of one core. Job 0 (0-2): stage 0's two 1 s tasks read 100 rows each,
+    ran 0.9 s (0.45 s of CPU) and so have 0.1 s fixed. Job 1 (2-2.5): stage 1's two 0.25 s
+    tasks read 2 shuffle records each: too few to grow with the rows, all fixed."""
+    log = EventLog()
+    log.executor("1", 1)
+    reading = stage_info(0, 2)
+    log.job(0, 0.0, 2.0, [reading])
+    log.stage(reading, 0.0, 2.0)
+    rows = {
+        "Executor Run Time": 900,
+        "Executor CPU Time": 450_000_000,
+        "Input Metrics": {"Bytes Read": 800, "Records Read": 100},
+    }
+    log.task(0, 0, "1", 0.0, 1.0, metrics=rows)
+    log.task(0, 1, "1", 1.0, 2.0, metrics=rows)
+    fixed = stage_info(1, 2, parents=[0])
+    log.job(1, 2.0, 2.5, [fixed])
+    log.stage(fixed, 2.0, 2.5)
+    shuffle = {
+        "Shuffle Read Metrics": {
+            "Remote Blocks Fetched": 0,
+            "Local Blocks Fetched": 1,
+            "Fetch Wait Time": 0,
+            "Remote Bytes Read": 0,
+            "Local Bytes Read": 10,
+            "Total Records Read": 2,
+        }
+    }
+    log.task(1, 0, "1", 2.0, 2.25, metrics=shuffle)
+    log.task(1, 1, "1", 2.25, 2.5, metrics=shuffle)
+    log.end(2.5)
+    return log
+
+
+@pytest.mark.parametrize(
+    ("transform", "executors", "task_s", "app_s"),
+    [
+        # Nothing changed: the run.
+        (replay.Transform(), 1, [2.0, 0.5], 2.5),
+        # Twice the rows: 0.1 + 2 x 0.9 = 1.9 s a reading task; the fixed stage stays.
+        (replay.Transform(scale=2.0), 1, [3.8, 0.5], 4.3),
+        (replay.Transform(scale=0.5), 1, [1.1, 0.5], 1.6),
+        # Four partitions: each reading task 0.1 + 0.9 / 2; the fixed stage has four of
+        # its 0.25 s tasks.
+        (replay.Transform(partitions=2, to_partitions=4), 1, [2.2, 1.0], 3.2),
+        (replay.Transform(partitions=2, to_partitions=4), 2, [2.2, 1.0], 1.6),
+        # One partition: 0.1 + 1.8 s, then one 0.25 s task.
+        (replay.Transform(partitions=2, to_partitions=1, scale=2.0), 2, [3.7, 0.25], 3.95),
+    ],
+)
+def test_rows_and_partitions_grow_the_row_part_only(
+    tmp_path: Path,
+    transform: replay.Transform,
+    executors: int,
+    task_s: list[float],
+    app_s: float,
+) -> None:
+    app = read(rows_log(), tmp_path)
+
+    result = replay.replay(app, executors, 1, transform=transform)
+
+    assert [stage.task_s for stage in result.stages] == pytest.approx(task_s)
+    assert result.app_s == pytest.approx(app_s)
+
+
+def test_only_stages_that_read_the_rows_hold_them(tmp_path: Path) -> None:
+    app = read(rows_log(), tmp_path)
+
+    assert replay.row_stages(app) == {(0, 0)}
+
+
+def test_repartitioned_cached_partitions_are_placed_by_their_new_number(tmp_path: Path) -> None:
+    app = read(cached_partitions(), tmp_path)
+
+    # Nothing read rows, so every task keeps its 1 s. Job 0: stage 0's 2.5 s task on one
+    # executor, stage 1's four tasks caching partitions 0-3 on the other (0-3) and on the
+    # first once free (2.5-3.5). Job 1 reads partition i on executor i mod 2: two 1 s tasks
+    # on each, 3.5-5.5 (on the recorded executor alone it would end at 7.5).
+    result = replay.replay(
+        app,
+        2,
+        1,
+        placement="balanced",
+        transform=replay.Transform(partitions=2, to_partitions=4),
+    )
+
+    assert [s.tasks for s in result.stages] == [1, 4, 4]
+    assert result.app_s == pytest.approx(5.5)
+
+
+def test_a_host_with_fewer_cpus_stretches_the_tasks_cpu_time(tmp_path: Path) -> None:
+    app = read(rows_log(), tmp_path)
+
+    # Recorded with CPUs to spare; two executors on one CPU: two tasks of busy share 0.5
+    # and the driver want 2 CPUs, so CPU time takes twice as long. Stage 0: 1 s + 0.45 s a
+    # task; stage 1: its tasks ran 0.247 s with 0.1235 s of CPU.
+    result = replay.replay(app, 2, 1, transform=replay.Transform(host_cpus=1, own_host_cpus=8))
+
+    assert [stage.task_s for stage in result.stages] == pytest.approx([2.9, 0.747])
+
+
+def test_the_own_count_on_its_own_host_gives_back_the_run(tmp_path: Path) -> None:
+    app = read(rows_log(), tmp_path)
+
+    result = replay.replay(app, 1, 1, transform=replay.Transform(host_cpus=1))
+
+    assert result.app_s == pytest.approx(2.5, abs=1e-3)
+    # Its tasks were stretched by that host: on a host of 8 CPUs they would have been faster.
+    faster = replay.replay(app, 1, 1, transform=replay.Transform(host_cpus=8, own_host_cpus=1))
+    assert faster.app_s < 2.4
+    # Its own host alone, with none asked for, changes nothing.
+    same = replay.replay(app, 2, 1, transform=replay.Transform(own_host_cpus=1))
+    assert same.app_s == pytest.approx(replay.replay(app, 2, 1).app_s)
