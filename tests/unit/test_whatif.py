@@ -13,7 +13,8 @@ from sparksweep.analysis import add_model, build_report
 from sparksweep.cli import main
 from sparksweep.errors import SparksweepError
 from sparksweep.job.kmeans import FIT_GROUP
-from sparksweep.report import model_sentences, summary_sentences
+from sparksweep.report import _model_sentences as model_sentences
+from sparksweep.report import summary_sentences
 from sparksweep.results import load_runs
 from tests.eventlogs import EventLog, stage_info
 
