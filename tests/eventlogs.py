@@ -373,3 +373,31 @@ def lzf_compress(data: bytes) -> bytes:
         i += length
     flush()
     return bytes(out)
+
+
+def failures() -> EventLog:
+    """One executor of 3 cores. Job 0 (0-2): task 0 fails after 1 s and its retry runs
+    1 s; task 1 runs 1.2 s, a speculative copy of it 0.1 s (killed). Job 1 (2-5.2): a map
+    stage (1 s) and its child, whose fetch fails (0.5 s); Spark resubmits the map stage
+    0.2 s later, then the child."""
+    log = EventLog()
+    log.executor("1", 3)
+    first = stage_info(0, 2)
+    log.job(0, 0.0, 2.0, [first])
+    log.stage(first, 0.0, 2.0)
+    log.task(0, 0, "1", 0.0, 1.0, reason="ExceptionFailure")
+    log.task(0, 0, "1", 1.0, 2.0, attempt=1)
+    log.task(0, 1, "1", 0.0, 1.2)
+    log.task(0, 1, "1", 1.0, 1.1, attempt=1, speculative=True, reason="TaskKilled")
+    mapped, result = stage_info(1, 1), stage_info(2, 1, parents=[1])
+    log.job(1, 2.0, 5.2, [mapped, result])
+    log.stage(mapped, 2.0, 3.0)
+    log.task(1, 0, "1", 2.0, 3.0)
+    log.stage(result, 3.0, 3.5, failure="FetchFailed(BlockManagerId(1, worker-1))\nat ...")
+    log.task(2, 0, "1", 3.0, 3.5, reason="FetchFailed")
+    log.stage(mapped, 3.7, 4.7, attempt=1)
+    log.task(1, 0, "1", 3.7, 4.7, stage_attempt=1)
+    log.stage(result, 4.7, 5.2, attempt=1)
+    log.task(2, 0, "1", 4.7, 5.2, stage_attempt=1)
+    log.end(5.5)
+    return log

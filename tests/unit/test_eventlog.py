@@ -16,7 +16,7 @@ from sparksweep import eventlog, replay
 from sparksweep.errors import EventLogError, SparksweepError
 from sparksweep.eventlog import Application
 from sparksweep.job import anatomy
-from tests.eventlogs import EventLog, encode, rdd, stage_info
+from tests.eventlogs import EventLog, encode, failures, rdd, stage_info
 
 LOAD, FIT = "sparksweep-load", "sparksweep-fit"
 ITERATION = "collectAsMap at KMeans.scala:333"
@@ -211,32 +211,6 @@ def test_tasks_with_their_placement_and_metrics(tmp_path: Path) -> None:
     )
     # The REST API's: 800 ms less run, deserialization and result serialization.
     assert task.scheduler_delay_ms == 75
-
-
-def failures() -> EventLog:
-    """A failed task and its retry, a killed speculative copy, and a fetch failure that
-    made Spark resubmit a map stage and its child. One executor of 3 cores."""
-    log = EventLog()
-    log.executor("1", 3)
-    first = stage_info(0, 2)
-    log.job(0, 0.0, 2.0, [first])
-    log.stage(first, 0.0, 2.0)
-    log.task(0, 0, "1", 0.0, 1.0, reason="ExceptionFailure")
-    log.task(0, 0, "1", 1.0, 2.0, attempt=1)
-    log.task(0, 1, "1", 0.0, 1.2)
-    log.task(0, 1, "1", 1.0, 1.1, attempt=1, speculative=True, reason="TaskKilled")
-    mapped, result = stage_info(1, 1), stage_info(2, 1, parents=[1])
-    log.job(1, 2.0, 5.2, [mapped, result])
-    log.stage(mapped, 2.0, 3.0)
-    log.task(1, 0, "1", 2.0, 3.0)
-    log.stage(result, 3.0, 3.5, failure="FetchFailed(BlockManagerId(1, worker-1))\nat ...")
-    log.task(2, 0, "1", 3.0, 3.5, reason="FetchFailed")
-    log.stage(mapped, 3.7, 4.7, attempt=1)
-    log.task(1, 0, "1", 3.7, 4.7, stage_attempt=1)
-    log.stage(result, 4.7, 5.2, attempt=1)
-    log.task(2, 0, "1", 4.7, 5.2, stage_attempt=1)
-    log.end(5.5)
-    return log
 
 
 def test_failed_and_killed_attempts_and_stage_retries_are_counted(tmp_path: Path) -> None:

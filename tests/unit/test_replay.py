@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from sparksweep import eventlog, replay
 from sparksweep.eventlog import Application, Stage
-from tests.eventlogs import EventLog, rdd, stage_info
+from tests.eventlogs import EventLog, failures, rdd, stage_info
 
 
 def read(log: EventLog, tmp_path: Path) -> Application:
@@ -195,34 +195,6 @@ def test_the_locality_wait_is_read_as_spark_reads_it() -> None:
     assert replay.locality_wait_s(
         {"spark.locality.wait": "1s", "spark.locality.wait.process": "2min"}
     ) == pytest.approx(120.0)
-
-
-def failures() -> EventLog:
-    """One executor of 3 cores. Job 0 (0-2): task 0 fails after 1 s and its retry runs
-    1 s; task 1 runs 1.2 s, a speculative copy of it 0.1 s (killed). Job 1 (2-5.2): a map
-    stage (1 s) and its child, whose fetch fails (0.5 s); the map stage runs again 0.2 s
-    later, then the child."""
-    log = EventLog()
-    log.executor("1", 3)
-    first = stage_info(0, 2)
-    log.job(0, 0.0, 2.0, [first])
-    log.stage(first, 0.0, 2.0)
-    log.task(0, 0, "1", 0.0, 1.0, reason="ExceptionFailure")
-    log.task(0, 0, "1", 1.0, 2.0, attempt=1)
-    log.task(0, 1, "1", 0.0, 1.2)
-    log.task(0, 1, "1", 1.0, 1.1, attempt=1, speculative=True, reason="TaskKilled")
-    mapped, result = stage_info(1, 1), stage_info(2, 1, parents=[1])
-    log.job(1, 2.0, 5.2, [mapped, result])
-    log.stage(mapped, 2.0, 3.0)
-    log.task(1, 0, "1", 2.0, 3.0)
-    log.stage(result, 3.0, 3.5, failure="FetchFailed")
-    log.task(2, 0, "1", 3.0, 3.5, reason="FetchFailed")
-    log.stage(mapped, 3.7, 4.7, attempt=1)
-    log.task(1, 0, "1", 3.7, 4.7, stage_attempt=1)
-    log.stage(result, 4.7, 5.2, attempt=1)
-    log.task(2, 0, "1", 4.7, 5.2, stage_attempt=1)
-    log.end(5.5)
-    return log
 
 
 @pytest.mark.parametrize("executors", [1, 2, 4])
