@@ -271,10 +271,17 @@ class Application:
         return sorted(used, key=_executor_order)
 
     @property
+    def cluster_executors(self) -> list[str]:
+        """The executors that gave the application cores: every executor the cluster added
+        (one that ran no task was still a free slot), or the driver in local mode."""
+        added = [e for e in self.executors if e != "driver"]
+        return sorted(added, key=_executor_order) if added else self.task_executors
+
+    @property
     def executor_count(self) -> int:
-        """How many executors ran tasks at once at most (a lost one's stand-in is not extra)."""
+        """How many executors were there at once at most (a lost one's stand-in is not extra)."""
         spans = []
-        for executor_id in self.task_executors:
+        for executor_id in self.cluster_executors:
             executor = self.executors[executor_id]
             spans.append((executor.added if executor.added is not None else self.start, 1))
             spans.append((executor.removed if executor.removed is not None else self.end, -1))

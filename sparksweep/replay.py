@@ -66,6 +66,7 @@ import heapq
 import math
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,9 @@ from typing import Any
 from sparksweep.eventlog import Application, Job, Stage, Task
 
 DEFAULT_LOCALITY_WAIT_S = 3.0
+# A reduce task prefers the executors holding this share of its map outputs (Spark's
+# MapOutputTrackerMaster.REDUCER_PREF_LOCS_FRACTION).
+_REDUCER_FRACTION = 0.2
 # A stage whose records read are at least this share of the most any stage read holds rows.
 ROW_STAGE_SHARE = 0.1
 # CPUs the driver takes while a job runs (see the module's docstring).
@@ -208,7 +212,7 @@ def replay(
     plan = _plan(app, task_factor, transform, executors * slots)
     where: dict[tuple[int, int], int] = {}
     if at_own:
-        index = {executor: i % executors for i, executor in enumerate(app.task_executors)}
+        index = {executor: i % executors for i, executor in enumerate(app.cluster_executors)}
         where = {key: index[executor] for key, executor in plan.computed.items()}
     elif placement == "balanced":
         where = {(rdd, part): part % executors for rdd, part in plan.computed}
@@ -290,6 +294,9 @@ class _Task:
     computes: tuple[tuple[int, int], ...]
     # The index in its node of the failed attempt it retries (it starts after that ends).
     after: int | None
+    # Recorded NODE_LOCAL after a shuffle in its job: Spark preferred the executors holding
+    # its map outputs (spark.shuffle.reduceLocality), and the replay does as well.
+    near_outputs: bool = False
 
 
 @dataclass
@@ -435,6 +442,7 @@ def _nodes(
                     reads=reads.get(task.task_id),
                     computes=computes.get(task.task_id, ()),
                     after=retried if retried is not None and not task.speculative else None,
+                    near_outputs=bool(parents) and task.locality == "NODE_LOCAL",
                 )
             )
             attempts[task.index] = len(tasks) - 1
@@ -579,7 +587,7 @@ class _Shaper:
 
 
 def _replace_duration(task: _Task, duration: float) -> _Task:
-    return _Task(task.order, duration, task.reads, task.computes, task.after)
+    return _Task(task.order, duration, task.reads, task.computes, task.after, task.near_outputs)
 
 
 def _with_tasks(node: _Node, tasks: list[_Task], retries: dict[int, list[int]]) -> _Node:
@@ -778,6 +786,8 @@ class _Cluster:
         self.now = 0.0
         self.events: list[tuple[float, int, str, Any]] = []
         self.sequence = 0
+        # Per node (by id): how many of its tasks each executor ran, where its outputs are.
+        self.ran: dict[int, Counter[int]] = {}
 
     def _at(self, time: float, kind: str, payload: Any) -> None:
         self.sequence += 1
@@ -836,10 +846,26 @@ class _Cluster:
     def _queue(self, state: _Ready, t: int) -> None:
         task = state.node.tasks[t]
         executor = self.placement.get(task.reads) if task.reads is not None else None
+        if executor is None and task.near_outputs:
+            executor = self._holder(state)
         if executor is None:
             heapq.heappush(state.anywhere, (task.order, t))
         else:
             heapq.heappush(state.pinned.setdefault(executor, []), (task.order, t))
+
+    def _holder(self, state: _Ready) -> int | None:
+        """The executor a reduce task waits for: Spark prefers those holding at least 20% of
+        its map outputs (REDUCER_PREF_LOCS_FRACTION), taken here as the parents' tasks each
+        executor ran. None when every executor qualifies, as when the map tasks were spread
+        evenly; the largest holder when only some do (Spark would take any of them)."""
+        ran: Counter[int] = Counter()
+        for parent in state.node.parents:
+            ran.update(self.ran.get(id(state.job.nodes[parent]), Counter()))
+        total = sum(ran.values())
+        holders = [e for e, count in ran.items() if count >= _REDUCER_FRACTION * total]
+        if not holders or len(holders) == self.executors:
+            return None
+        return max(holders, key=lambda e: (ran[e], -e))
 
     def _dispatch(self, cost: Callable[[Stage], float]) -> None:
         """Hands the free cores out, one per executor per round, in the pool's order."""
@@ -880,6 +906,7 @@ class _Cluster:
         end = self.now + task.duration
         self.free[executor] -= 1
         self._at(end, "free", executor)
+        self.ran.setdefault(id(node), Counter())[executor] += 1
         if not self.recorded:
             for key in task.computes:
                 self.placement[key] = executor

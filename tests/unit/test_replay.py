@@ -529,3 +529,40 @@ def test_the_own_count_on_its_own_host_gives_back_the_run(tmp_path: Path) -> Non
     # Its own host alone, with none asked for, changes nothing.
     same = replay.replay(app, 2, 1, transform=replay.Transform(own_host_cpus=1))
     assert same.app_s == pytest.approx(replay.replay(app, 2, 1).app_s)
+
+
+def reduce_near_its_outputs() -> EventLog:
+    """Two executors of one core. Job 0 (0-1): one task on executor 1 computes a cached
+    partition. Job 1 (1-4): a map task reads it there (1-2), then two 1 s reduce tasks run
+    NODE_LOCAL on executor 1 one after the other (2-4), waiting for it rather than taking
+    the idle executor 2: Spark prefers the executors that hold the map outputs."""
+    log = EventLog()
+    log.executor("1", 1)
+    log.executor("2", 1)
+    cached = rdd(5, 1, cached=True)
+    first = stage_info(0, 1, rdds=[cached])
+    log.job(0, 0.0, 1.0, [first])
+    log.stage(first, 0.0, 1.0)
+    log.task(0, 0, "1", 0.0, 1.0)
+    mapped, reduced = stage_info(1, 1, rdds=[cached]), stage_info(2, 2, parents=[1])
+    log.job(1, 1.0, 4.0, [mapped, reduced])
+    log.stage(mapped, 1.0, 2.0)
+    log.task(1, 0, "1", 1.0, 2.0)
+    log.stage(reduced, 2.0, 4.0)
+    log.task(2, 0, "1", 2.0, 3.0, locality="NODE_LOCAL")
+    log.task(2, 1, "1", 3.0, 4.0, locality="NODE_LOCAL")
+    log.end(4.0)
+    return log
+
+
+@pytest.mark.parametrize("executors", [2, 3])
+def test_reduce_tasks_wait_for_the_executor_holding_their_map_outputs(
+    tmp_path: Path, executors: int
+) -> None:
+    app = read(reduce_near_its_outputs(), tmp_path)
+
+    # Both executors count, though one ran nothing: it was a free core.
+    assert app.executor_count == 2
+    # The one map task's outputs are on one executor: the reduce tasks queue for it, at the
+    # log's own count and at any other (spread over two cores they would end at 3).
+    assert replay.replay(app, executors).app_s == pytest.approx(4.0)
