@@ -31,6 +31,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,8 @@ import numpy as np
 
 from sparksweep import eventlog
 from sparksweep.errors import ResultsError, SparksweepError
-from sparksweep.eventlog import Application, Stage
-from sparksweep.job.anatomy import split
+from sparksweep.eventlog import Application, Job, Stage
+from sparksweep.job.anatomy import covered, split
 from sparksweep.job.kmeans import FIT_GROUP, LOAD_GROUP
 from sparksweep.replay import PLACEMENTS, Replay, Transform, replay
 from sparksweep.results import load_runs
@@ -61,9 +62,19 @@ class Source:
     app: Application
     run: dict[str, Any] | None = None
 
+    @cached_property
+    def fit_jobs(self) -> list[Job]:
+        """The jobs of the fit's job group, by id."""
+        return sorted((job for job in self.app.jobs if job.group == FIT_GROUP), key=lambda j: j.id)
+
+    @cached_property
+    def anatomy(self) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+        """The log's jobs and stages as anatomy.split() takes them, read once per log."""
+        return eventlog.anatomy_data(self.app)
+
     @property
     def ours(self) -> bool:
-        return any(job.group == FIT_GROUP for job in self.app.jobs)
+        return bool(self.fit_jobs)
 
     @property
     def label(self) -> str:
@@ -392,20 +403,27 @@ def _recut(stage: Stage, transform: Transform | None) -> int | None:
 
 def _fit_terms(source: Source, result: Replay) -> dict[str, float | None]:
     app = source.app
-    fit_ids = {job.id for job in app.jobs if job.group == FIT_GROUP}
+    fit_ids = {job.id for job in source.fit_jobs}
     jobs = {job.job_id: job for job in result.jobs if job.job_id in fit_ids}
-    recorded = [job for job in app.jobs if job.id in fit_ids and job.completed is not None]
+    recorded = [job for job in source.fit_jobs if job.completed is not None]
     recorded_span = max(j.completed for j in recorded) - min(j.submitted for j in recorded)
     span = max(j.end for j in jobs.values()) - min(j.start for j in jobs.values())
     edges = _measured_fit(source) - recorded_span
     gaps = span - sum(j.end - j.start for j in jobs.values())
     rest = edges + gaps
-    rows, stages = eventlog.anatomy_data(app)
+    recorded_rows, stages = source.anatomy
     first = min(j.start for j in jobs.values())
-    for row in rows:
-        if row["jobId"] in jobs:
-            row["start"] = app.start + jobs[row["jobId"]].start
-            row["end"] = app.start + jobs[row["jobId"]].end
+    # The fit's jobs at their replayed times; the rows read from the log stay as recorded.
+    rows = [
+        {
+            **row,
+            "start": app.start + jobs[row["jobId"]].start,
+            "end": app.start + jobs[row["jobId"]].end,
+        }
+        if row["jobId"] in jobs
+        else row
+        for row in recorded_rows
+    ]
     fit_start = app.start + first - _lead(source)
     fit_end = fit_start + edges + span
     phases = split(rows, stages, LOAD_GROUP, FIT_GROUP, fit_start, fit_end)["phases"]
@@ -420,15 +438,12 @@ def _fit_terms(source: Source, result: Replay) -> dict[str, float | None]:
 def _lead(source: Source) -> float:
     """The fit's driver-only lead-in before its first job, from the run's anatomy."""
     run = source.run
-    if not run or not run.get("anatomy"):
-        return 0.0
-    caching = run["anatomy"]["phases"].get("caching") or {}
-    first = min((job.submitted for job in source.app.jobs if job.group == FIT_GROUP), default=None)
-    jobs = [job for job in source.app.jobs if job.group == FIT_GROUP]
-    if first is None or not caching or not jobs:
+    caching = (run.get("anatomy") or {}).get("phases", {}).get("caching") if run else None
+    if not caching or not source.fit_jobs:
         return 0.0
     # The caching phase runs from the fit's start to the end of the fit's first job.
-    first_job = min(jobs, key=lambda job: job.id)
+    first = min(job.submitted for job in source.fit_jobs)
+    first_job = source.fit_jobs[0]
     lead = caching["wall_s"] - ((first_job.completed or first) - first)
     return max(lead, 0.0)
 
@@ -441,7 +456,7 @@ def _measured(source: Source) -> dict[str, float | None]:
     if source.run and source.run.get("anatomy"):
         iterations = source.run["anatomy"]["phases"]["iterations"]["wall_s"]
     else:
-        rows, stages = eventlog.anatomy_data(app)
+        rows, stages = source.anatomy
         fit = [row for row in rows if row["jobGroup"] == FIT_GROUP]
         start = min(row["start"] for row in fit)
         end = max(row["end"] for row in fit)
@@ -455,7 +470,7 @@ def _measured_fit(source: Source) -> float:
     """The run's fit_s; for a log of ours without its run JSON, its fit jobs' span."""
     if source.run:
         return float(source.run["timings"]["fit_s"])
-    fit = [job for job in source.app.jobs if job.group == FIT_GROUP and job.completed]
+    fit = [job for job in source.fit_jobs if job.completed]
     return max(j.completed for j in fit) - min(j.submitted for j in fit)
 
 
@@ -507,7 +522,7 @@ def _missed(base: Source, target: Source, predicted: dict[str, Any]) -> str:
 
 def _parts(source: Source, fit_s: float, workers: int) -> dict[str, float]:
     app = source.app
-    fit_ids = {job.id for job in app.jobs if job.group == FIT_GROUP}
+    fit_ids = {job.id for job in source.fit_jobs}
     tasks = [
         task
         for stage in app.stages
@@ -516,21 +531,11 @@ def _parts(source: Source, fit_s: float, workers: int) -> dict[str, float]:
         if task.metrics is not None
     ]
     compute = sum(t.metrics.executor_run_ms for t in tasks) / 1e3 / (workers * app.executor_cores)
-    busy = [(j.submitted, j.completed) for j in app.jobs if j.id in fit_ids and j.completed]
-    span = max(end for _, end in busy) - min(start for start, _ in busy)
-    covered = _covered(busy)
-    driver = (_measured_fit(source) - span) + (span - covered)
+    busy = [(j.submitted, j.completed) for j in source.fit_jobs if j.completed]
+    start, end = min(low for low, _ in busy), max(high for _, high in busy)
+    # Driver-only: the measured fit less the time some fit job was running.
+    driver = _measured_fit(source) - covered(busy, start, end)
     return {"compute": compute, "driver": driver, "coordination": fit_s - compute - driver}
-
-
-def _covered(intervals: list[tuple[float, float]]) -> float:
-    total, reach = 0.0, -math.inf
-    for low, high in sorted(intervals):
-        low = max(low, reach)
-        if high > low:
-            total += high - low
-            reach = high
-    return total
 
 
 def _reads_shuffle(stage: Stage) -> bool:

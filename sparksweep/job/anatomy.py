@@ -46,7 +46,7 @@ def _epoch(text: str | None) -> float | None:
     return parsed.timestamp()
 
 
-def _covered(intervals: Iterable[tuple[float, float]], start: float, end: float) -> float:
+def covered(intervals: Iterable[tuple[float, float]], start: float, end: float) -> float:
     """Seconds of [start, end] inside at least one interval."""
     total, reach = 0.0, start
     for low, high in sorted(intervals):
@@ -72,7 +72,7 @@ def _phase(
         "gc_s": sum(stage["jvmGcTime"] for stage in own) / 1e3,
         "deserialize_s": sum(stage["executorDeserializeTime"] for stage in own) / 1e3,
         "scheduler_delay_s": sum(stage["schedulerDelay"] for stage in own) / 1e3,
-        "driver_only_s": max(wall - _covered(intervals, start, end), 0.0),
+        "driver_only_s": max(wall - covered(intervals, start, end), 0.0),
     }
 
 
