@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -24,6 +23,7 @@ from sparksweep.errors import PlanError, RunsFailedError, SparksweepError, Sweep
 from sparksweep.job.runrecord import MEMORY_SIZE
 from sparksweep.plan import ORDERS, parse_workers, read_plan, resolve_plan
 from sparksweep.progress import download_progress, print_line, sweep_progress
+from sparksweep.render import terminal_table
 from sparksweep.report import failed_run_lines, render_table, summary_sentences, write_report
 from sparksweep.results import (
     RUNS_DIRNAME,
@@ -696,12 +696,9 @@ def _prediction_table(entry: dict[str, Any]) -> Table:
         asked.append(f"{first['rows']:,} rows" if first["rows"] else f"rows x{first['scale']:g}")
     if first["host_cpus"]:
         asked.append(f"one host of {first['host_cpus']} CPUs")
-    table = Table(
-        title=f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed "
-        f"(a model): {', '.join(asked)}",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=(0, 1, 0, 0),
+    table = terminal_table(
+        f"{entry['run_id'] or entry['application_id']}: {what} seconds, replayed "
+        f"(a model): {', '.join(asked)}"
     )
     headers = ["w", "cores", what, "placement range", "critical path", "perfect parallel"]
     headers += ["slow tasks", "measured"]

@@ -224,17 +224,11 @@ def _applications(report: dict[str, Any], sweep_dir: Path) -> list[str]:
 
 
 def _intervals(report: dict[str, Any], sweep_dir: Path) -> list[str]:
-    rows = [p for p in report["points"] if p.get("interval")]
-    if not rows:
+    points = [p for p in report["points"] if p.get("interval")]
+    if not points:
         return []
-    lines = [
-        f"Each worker count's median {report['metric']} with a distribution-free 95% interval "
-        "(order statistics; none below six runs, and what the runs' range covers instead):",
-        "",
-        "| w | runs | median | 95% interval | coverage |",
-        "|---:|---:|---:|---:|---:|",
-    ]
-    for point in rows:
+    rows = []
+    for point in points:
         interval = point["interval"]
         if interval["low"] is not None:
             span = f"{interval['low']:.2f}-{interval['high']:.2f}"
@@ -242,17 +236,47 @@ def _intervals(report: dict[str, Any], sweep_dir: Path) -> list[str]:
         else:
             span = "n/a"
             coverage = f"range covers {interval['widest_coverage']:.1%}"
-        lines.append(
-            f"| {point['workers']} | {interval['n']} | {interval['median']:.2f} | {span} | "
-            f"{coverage} |"
+        rows.append(
+            [str(point["workers"]), str(interval["n"]), f"{interval['median']:.2f}", span, coverage]
         )
-    return [*lines, ""]
+    return [
+        f"Each worker count's median {report['metric']} with a distribution-free 95% interval "
+        "(order statistics; none below six runs, and what the runs' range covers instead):",
+        "",
+        *markdown_table(["w", "runs", "median", "95% interval", "coverage"], rows),
+        "",
+    ]
 
 
 def _model(report: dict[str, Any], sweep_dir: Path) -> list[str]:
     model = report.get("model")
     if model is None:
         return []
+    predictions = []
+    for row in model["predictions"]:
+        low, high = row["fit_s_range"]
+        upper = min(row["critical_path_speedup"], row["perfect_parallel_speedup"])
+        predictions.append(
+            [
+                f"{row['workers']}{'*' if row['beyond_host_cpus'] else ''}",
+                f"{row['fit_s']:.1f}",
+                f"{low:.1f}-{high:.1f}",
+                f"{row['speedup']:.2f}",
+                f"{upper:.2f}",
+                f"{row['pessimistic_fit_s']:.1f}",
+                _number(row["measured_median_fit_s"], 1),
+            ]
+        )
+    checks = [
+        [
+            check["run_id"],
+            str(check["workers"]),
+            f"{check['measured']['fit_s']:.2f}",
+            f"{check['predicted']['fit_s']:.2f}",
+            *(_percent(check["error"][key]) for key in ("fit_s", "iterations_s", "app_s")),
+        ]
+        for check in model["self_check"]
+    ]
     lines = [
         "## Beyond the measured points (a model)",
         "",
@@ -264,54 +288,45 @@ def _model(report: dict[str, Any], sweep_dir: Path) -> list[str]:
         f"point at or below w (up to {model['costs']['pessimistic_task_factor']:.2f} times "
         "as long). Rows marked * ask for more cores than the host has: a model only.",
         "",
-        "| w | fit_s (model) | range | speedup | upper bound | slow tasks: fit_s "
-        "| measured median |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in model["predictions"]:
-        low, high = row["fit_s_range"]
-        upper = min(row["critical_path_speedup"], row["perfect_parallel_speedup"])
-        star = "*" if row["beyond_host_cpus"] else ""
-        lines.append(
-            f"| {row['workers']}{star} | {row['fit_s']:.1f} | {low:.1f}-{high:.1f} | "
-            f"{row['speedup']:.2f} | {upper:.2f} | {row['pessimistic_fit_s']:.1f} | "
-            f"{_number(row['measured_median_fit_s'], 1)} |"
-        )
-    lines += [
+        *markdown_table(
+            _PREDICTION_HEADERS,
+            predictions,
+        ),
         "",
         "Self-check, each run replayed at its own count:",
         "",
-        "| run | w | fit_s measured | replayed | error | iterations error | app error |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        *markdown_table(
+            ["run", "w", "fit_s measured", "replayed", "error", "iterations error", "app error"],
+            checks,
+            [False, *[True] * 6],
+        ),
     ]
-    for check in model["self_check"]:
-        error = check["error"]
-        lines.append(
-            f"| {check['run_id']} | {check['workers']} | {check['measured']['fit_s']:.2f} | "
-            f"{check['predicted']['fit_s']:.2f} | {_percent(error['fit_s'])} | "
-            f"{_percent(error['iterations_s'])} | {_percent(error['app_s'])} |"
-        )
     if model["cross_check"]:
+        crosses = []
+        for row in model["cross_check"]:
+            host = row.get("host_predicted_fit_s")
+            crosses.append(
+                [
+                    row["from"],
+                    row["to"] + (" (contended)" if row["contended"] else ""),
+                    f"{row['predicted_fit_s']:.1f}",
+                    f"{row['measured_fit_s']:.1f}",
+                    _percent(row["error"]),
+                    row["missed"] or "",
+                    f"{host:.1f} ({row['host_cpus']} CPUs)" if host is not None else "",
+                    _percent(row.get("host_error")),
+                ]
+            )
         lines += [
             "",
             "Cross-check, each measured run predicted from an uncontended run at another "
             "count (contended targets marked: the model is expected to be optimistic there):",
             "",
-            "| from | to | predicted fit_s | measured | error | missed most "
-            "| on its host's CPUs | error |",
-            "|---|---|---:|---:|---:|---|---:|---:|",
-        ]
-        for row in model["cross_check"]:
-            mark = " (contended)" if row["contended"] else ""
-            host = row.get("host_predicted_fit_s")
-            lines.append(
-                f"| {row['from']} | {row['to']}{mark} | {row['predicted_fit_s']:.1f} | "
-                f"{row['measured_fit_s']:.1f} | {_percent(row['error'])} | "
-                f"{row['missed'] or ''} | "
-                + (f"{host:.1f} ({row['host_cpus']} CPUs)" if host is not None else "")
-                + f" | {_percent(row.get('host_error'))} |"
-            )
-        lines += [
+            *markdown_table(
+                _CROSS_CHECK_HEADERS,
+                crosses,
+                [False, False, True, True, True, False, True, True],
+            ),
             "",
             "On its host's CPUs: the same replay with every executor and the driver on one "
             "host of the target run's CPUs, each stage's CPU time stretched where its tasks "
@@ -325,15 +340,15 @@ def _model(report: dict[str, Any], sweep_dir: Path) -> list[str]:
             "Partitions (a model): the replayed fit_s with the partition stages' tasks "
             "re-cut into P (row part split, fixed part kept), and the fastest P:",
             "",
-            "| w | fastest P | " + " | ".join(f"P={p}" for p in counts) + " |",
-            "|---:|---:|" + "---:|" * len(counts),
+            *markdown_table(
+                ["w", "fastest P", *(f"P={p}" for p in counts)],
+                [
+                    [str(row["workers"]), str(row["fastest"])]
+                    + [f"{row['fit_s'][p]:.1f}" for p in counts]
+                    for row in choice
+                ],
+            ),
         ]
-        for row in choice:
-            lines.append(
-                f"| {row['workers']} | {row['fastest']} | "
-                + " | ".join(f"{row['fit_s'][p]:.1f}" for p in counts)
-                + " |"
-            )
     costs = model["costs"]
     grown = ", ".join(
         f"w={w}: fetch wait {c['fetch_wait_ms']:.0f} ms, {c['remote_blocks']:.1f} remote blocks "
@@ -353,6 +368,27 @@ def _model(report: dict[str, Any], sweep_dir: Path) -> list[str]:
         "",
     ]
     return lines
+
+
+_PREDICTION_HEADERS = (
+    "w",
+    "fit_s (model)",
+    "range",
+    "speedup",
+    "upper bound",
+    "slow tasks: fit_s",
+    "measured median",
+)
+_CROSS_CHECK_HEADERS = (
+    "from",
+    "to",
+    "predicted fit_s",
+    "measured",
+    "error",
+    "missed most",
+    "on its host's CPUs",
+    "error",
+)
 
 
 def _percent(value: float | None) -> str:
